@@ -1,0 +1,66 @@
+// FailingStore: forwards to a real store and fails the Nth storage call.
+#ifndef USERADMIN_TESTS_SUPPORT_FAILING_STORE_HPP
+#define USERADMIN_TESTS_SUPPORT_FAILING_STORE_HPP
+
+#include <atomic>
+
+#include "useradmin/fixture.hpp"
+#include "useradmin/user_store.hpp"
+
+namespace useradmin::test {
+
+// Counts every UnitOfWork call across units; the one numbered `fail_at`
+// (1-based) returns an internal error, as a broken disk would.
+class FailingStore final : public UserStore {
+ public:
+  FailingStore(UserStore& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+
+  Status transact(const Work& work) override {
+    return inner_.transact([&](UnitOfWork& unit) {
+      Wrapped wrapped(unit, *this);
+      return work(wrapped);
+    });
+  }
+  Status seed(const Dataset& data) override { return inner_.seed(data); }
+  Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
+  Result<std::vector<AuditEvent>> auditEvents(std::int64_t after, std::size_t limit) override {
+    return inner_.auditEvents(after, limit);
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  bool shouldFail() { return ++calls_ == fail_at_; }
+
+  class Wrapped final : public UnitOfWork {
+   public:
+    Wrapped(UnitOfWork& unit, FailingStore& owner) : unit_(unit), owner_(owner) {}
+    Result<std::optional<User>> findUser(std::string_view id) override {
+      if (owner_.shouldFail()) return Error::internal("injected failure in findUser");
+      return unit_.findUser(id);
+    }
+    Result<std::vector<Organization>> organizationChain(std::string_view id) override {
+      if (owner_.shouldFail()) return Error::internal("injected failure in organizationChain");
+      return unit_.organizationChain(id);
+    }
+    Result<bool> compareAndSetUser(const User& user, std::int64_t expected) override {
+      if (owner_.shouldFail()) return Error::internal("injected failure in compareAndSetUser");
+      return unit_.compareAndSetUser(user, expected);
+    }
+    Status appendAudit(const AuditEvent& event) override {
+      if (owner_.shouldFail()) return Error::internal("injected failure in appendAudit");
+      return unit_.appendAudit(event);
+    }
+
+   private:
+    UnitOfWork& unit_;
+    FailingStore& owner_;
+  };
+
+  UserStore& inner_;
+  int fail_at_;
+  std::atomic<int> calls_{0};
+};
+
+}  // namespace useradmin::test
+
+#endif
