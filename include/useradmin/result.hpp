@@ -37,12 +37,13 @@ class [[nodiscard]] Result {
   const T& value() const& {
     return has_value() ? std::get<0>(state_) : (detail::badResultAccess(), std::get<0>(state_));
   }
-  T&& value() && { return std::move(value()); }
+  // By value, so `for (auto& x : f().value())` never dangles on a temporary.
+  T value() && { return std::move(value()); }
 
   const Error& error() const& {
     return has_value() ? (detail::badResultAccess(), std::get<1>(state_)) : std::get<1>(state_);
   }
-  Error&& error() && { return std::move(const_cast<Error&>(error())); }
+  Error error() && { return std::move(const_cast<Error&>(error())); }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -64,7 +65,7 @@ class [[nodiscard]] Result<void> {
   explicit operator bool() const noexcept { return has_value(); }
 
   const Error& error() const& { return error_ ? *error_ : (detail::badResultAccess(), *error_); }
-  Error&& error() && { return std::move(const_cast<Error&>(error())); }
+  Error error() && { return std::move(const_cast<Error&>(error())); }
 
  private:
   std::optional<Error> error_;

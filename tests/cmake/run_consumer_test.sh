@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds tests/cmake/consumer against useradmin in one mode and runs it.
+# Usage: run_consumer_test.sh find_package|add_subdirectory SOURCE_DIR BUILD_DIR WORK_DIR
+set -euo pipefail
+mode=$1 src=$2 build=$3 work=$4
+rm -rf "$work" && mkdir -p "$work"
+args=(-G Ninja -DCMAKE_BUILD_TYPE=Debug -DUSERADMIN_CONSUMER_MODE="$mode")
+if [ "$mode" = find_package ]; then
+  cmake --install "$build" --prefix "$work/prefix" >/dev/null
+  args+=(-DCMAKE_PREFIX_PATH="$work/prefix")
+else
+  args+=(-DUSERADMIN_SOURCE_DIR="$src")
+fi
+cmake -S "$src/tests/cmake/consumer" -B "$work/build" "${args[@]}" >/dev/null
+cmake --build "$work/build" -j 2 >/dev/null
+"$work/build/consumer" "$work/consumer.db" | grep -qx reactivated
+echo "consumer ($mode): ok"
