@@ -3,6 +3,7 @@
 #define USERADMIN_TESTS_SUPPORT_FIXTURES_HPP
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
