@@ -533,3 +533,18 @@ TEMPLATE_LIST_TEST_CASE("a storage failure at any step is internal and leaves no
     CHECK(h.audit().empty());
   }
 }
+
+TEMPLATE_LIST_TEST_CASE("a busy store is reported as unavailable and changes nothing", "[service][storage]",
+                        AllStores) {
+  Harness h(TestType::make(defaultPolicy()), standardDataset());
+  // Fail the compare-and-set: every read before it succeeded.
+  FailingStore busy(h.store(), 5, ErrorCode::unavailable);  // calls: actor, chain, target, chain, CAS
+  ReactivationService service(ServiceDeps{busy, *h.authorizer, h.policy, h.clock, nullptr});
+  const User before = h.user("usr_c1_target");
+  auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::unavailable);
+  CHECK(result.error().detail == "injected busy in compareAndSetUser");
+  CHECK(h.user("usr_c1_target") == before);
+  CHECK(h.audit().empty());
+}

@@ -10,10 +10,12 @@
 namespace useradmin::test {
 
 // Counts every UnitOfWork call across units; the one numbered `fail_at`
-// (1-based) returns an internal error, as a broken disk would.
+// (1-based) fails with `code`: `internal` as a broken disk would, or
+// `unavailable` as a database locked past its busy timeout would.
 class FailingStore final : public UserStore {
  public:
-  FailingStore(UserStore& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+  FailingStore(UserStore& inner, int fail_at, ErrorCode code = ErrorCode::internal)
+      : inner_(inner), fail_at_(fail_at), code_(code) {}
 
   Status transact(const Work& work) override {
     return inner_.transact([&](UnitOfWork& unit) {
@@ -30,24 +32,28 @@ class FailingStore final : public UserStore {
 
  private:
   bool shouldFail() { return ++calls_ == fail_at_; }
+  Error failure(const char* where) const {
+    return code_ == ErrorCode::unavailable ? Error::unavailable(std::string("injected busy in ") + where)
+                                           : Error::internal(std::string("injected failure in ") + where);
+  }
 
   class Wrapped final : public UnitOfWork {
    public:
     Wrapped(UnitOfWork& unit, FailingStore& owner) : unit_(unit), owner_(owner) {}
     Result<std::optional<User>> findUser(std::string_view id) override {
-      if (owner_.shouldFail()) return Error::internal("injected failure in findUser");
+      if (owner_.shouldFail()) return owner_.failure("findUser");
       return unit_.findUser(id);
     }
     Result<std::vector<Organization>> organizationChain(std::string_view id) override {
-      if (owner_.shouldFail()) return Error::internal("injected failure in organizationChain");
+      if (owner_.shouldFail()) return owner_.failure("organizationChain");
       return unit_.organizationChain(id);
     }
     Result<bool> compareAndSetUser(const User& user, std::int64_t expected) override {
-      if (owner_.shouldFail()) return Error::internal("injected failure in compareAndSetUser");
+      if (owner_.shouldFail()) return owner_.failure("compareAndSetUser");
       return unit_.compareAndSetUser(user, expected);
     }
     Status appendAudit(const AuditEvent& event) override {
-      if (owner_.shouldFail()) return Error::internal("injected failure in appendAudit");
+      if (owner_.shouldFail()) return owner_.failure("appendAudit");
       return unit_.appendAudit(event);
     }
 
@@ -58,6 +64,7 @@ class FailingStore final : public UserStore {
 
   UserStore& inner_;
   int fail_at_;
+  ErrorCode code_;
   std::atomic<int> calls_{0};
 };
 
