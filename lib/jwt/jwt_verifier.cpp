@@ -1,0 +1,88 @@
+#include "useradmin/jwt/jwt_verifier.hpp"
+
+#include <exception>
+#include <utility>
+
+#include "claims.hpp"
+#include "jws.hpp"
+#include "keys.hpp"
+
+namespace useradmin {
+
+const char* toString(JwtAlgorithm alg) noexcept {
+  switch (alg) {
+    case JwtAlgorithm::hs256: return "HS256";
+    case JwtAlgorithm::rs256: return "RS256";
+    case JwtAlgorithm::es256: return "ES256";
+    case JwtAlgorithm::eddsa: return "EdDSA";
+  }
+  return "HS256";  // unreachable for valid enumerators
+}
+
+namespace {
+
+constexpr std::chrono::seconds kMaxLeeway{24 * 60 * 60};
+constexpr std::size_t kMinTokenSizeLimit = 64;
+
+// The TokenVerifier: immutable after construction, so verify() needs no lock.
+class JwtVerifier final : public TokenVerifier {
+ public:
+  JwtVerifier(std::vector<detail::VerificationKey> keys, detail::ClaimRules rules, std::size_t max_token_size)
+      : keys_(std::move(keys)), rules_(std::move(rules)), max_token_size_(max_token_size) {}
+
+  Result<VerifiedToken> verify(std::string_view token, Timestamp now) const override {
+    // Nothing below throws short of memory exhaustion; the boundary still
+    // turns any exception into an error instead of letting it escape.
+    try {
+      auto jws = detail::verifyJwsSignature(keys_, token, max_token_size_);
+      if (!jws) return std::move(jws).error();
+      return detail::checkClaims(jws->payload, rules_, now);
+    } catch (const std::exception& e) {
+      return Error::internal(std::string("JWT verification failed: ") + e.what());
+    }
+  }
+
+ private:
+  std::vector<detail::VerificationKey> keys_;
+  detail::ClaimRules rules_;
+  std::size_t max_token_size_;
+};
+
+Error optionError(const char* key, const std::string& problem) {
+  Error error = Error::invalidArgument(FieldError{key, problem, ""}, "invalid_jwt_options");
+  error.detail = std::string(key) + ": " + problem;
+  return error;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<TokenVerifier>> makeJwtVerifier(const JwtVerifierOptions& options) {
+  try {
+    if (options.keys.empty()) return optionError("keys", "no trusted keys configured");
+    if (options.leeway.count() < 0 || options.leeway > kMaxLeeway) {
+      return optionError("leeway", "leeway must be between 0 and 86400 seconds");
+    }
+    if (options.max_token_size < kMinTokenSizeLimit) {
+      return optionError("max_token_size", "max_token_size must be at least 64 bytes");
+    }
+    if (options.min_secret_size < 1) return optionError("min_secret_size", "min_secret_size must be at least 1");
+    if (options.issuer && options.issuer->empty()) return optionError("issuer", "the required issuer is empty");
+    if (options.audience && options.audience->empty()) {
+      return optionError("audience", "the required audience is empty");
+    }
+
+    auto keys = detail::loadKeys(options.keys, options.min_secret_size);
+    if (!keys) return std::move(keys).error();
+
+    detail::ClaimRules rules;
+    rules.issuer = options.issuer;
+    rules.audience = options.audience;
+    rules.leeway_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.leeway).count();
+    return std::unique_ptr<TokenVerifier>(
+        std::make_unique<JwtVerifier>(std::move(keys.value()), std::move(rules), options.max_token_size));
+  } catch (const std::exception& e) {
+    return Error::internal(std::string("cannot build the JWT verifier: ") + e.what());
+  }
+}
+
+}  // namespace useradmin
