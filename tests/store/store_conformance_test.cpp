@@ -283,3 +283,16 @@ TEMPLATE_LIST_TEST_CASE("store: a seed that would orphan or out-rank existing ro
   });
   CHECK(probe);
 }
+
+TEMPLATE_LIST_TEST_CASE("store: a seed listing one id twice is refused as a whole", "[store][seed]", AllStores) {
+  auto h = seeded(TestType::make(defaultPolicy()));
+  Dataset twice;
+  twice.users.push_back(makeSuspended("usr_twice", "org_c1"));
+  twice.users.push_back(makeUser("usr_twice", "org_c2", {"admin"}));
+  Status s = h.store->seed(twice);
+  REQUIRE_FALSE(s);
+  REQUIRE(s.error().fields.size() == 1);
+  CHECK(s.error().fields[0].key == "users[usr_twice]");
+  CHECK(s.error().fields[0].message == "duplicate id");
+  CHECK_FALSE(h.store->findUser("usr_twice").value().has_value());
+}

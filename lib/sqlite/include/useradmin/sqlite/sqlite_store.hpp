@@ -1,0 +1,66 @@
+// The SQLite UserStore: the embedded default, durable and concurrent.
+#ifndef USERADMIN_SQLITE_SQLITE_STORE_HPP
+#define USERADMIN_SQLITE_SQLITE_STORE_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "useradmin/export.hpp"
+#include "useradmin/policy.hpp"
+#include "useradmin/result.hpp"
+#include "useradmin/user_store.hpp"
+
+namespace useradmin {
+
+/// How far a commit must reach before a unit of work is acknowledged.
+enum class SqliteDurability {
+  /// `synchronous=FULL`: the WAL is fsynced at every commit; an acknowledged
+  /// change survives power loss. The default.
+  full,
+  /// `synchronous=NORMAL`: an acknowledged change survives a process crash
+  /// but the last commits may be lost on power loss.
+  normal,
+};
+
+/// Options for openSqliteStore. Only `path` is required.
+struct SqliteStoreOptions {
+  /// The database file; created (and migrated) when absent.
+  std::string path;
+  SqliteDurability durability = SqliteDurability::full;
+  /// The policy fixture loads are validated against; must outlive the store.
+  const Policy* policy = &defaultPolicy();
+  /// How long one statement waits for another connection's lock.
+  std::chrono::milliseconds busy_timeout{5000};
+  /// Most units of work committed together by the writer (group commit).
+  std::size_t max_batch = 64;
+  /// Reader connections (for findUser/auditEvents outside units of work).
+  std::size_t readers = 4;
+  /// Run `PRAGMA quick_check` on open and refuse a damaged file. It reads
+  /// the whole database (about a second per few hundred MB), so embedders
+  /// with very large files and their own integrity checks may turn it off;
+  /// a file that is not a database is refused either way.
+  bool verify_on_open = true;
+  /// Keep organizations read by units of work in memory on the writer, so
+  /// organization chains cost map lookups instead of a recursive query. The
+  /// cache is checked against a change counter (kept by triggers, whoever
+  /// writes) at the start of every write transaction, so it never serves a
+  /// stale tree; turning it off changes speed, never answers.
+  bool cache_organizations = true;
+};
+
+/// Opens (creating and migrating if needed) a SQLite database as a
+/// UserStore. Units of work from all threads go through one writer that
+/// commits them in batches, each unit under its own SAVEPOINT, and
+/// acknowledges a unit only after its batch's COMMIT.
+///
+/// Errors: `invalid_argument` for bad options; `internal` when the file is
+/// not a SQLite database, is corrupt, or has a schema newer than this
+/// library knows (the file is left untouched in each case); `unavailable`
+/// when the database stays locked past the busy timeout.
+USERADMIN_API Result<std::unique_ptr<UserStore>> openSqliteStore(const SqliteStoreOptions& options);
+
+}  // namespace useradmin
+
+#endif  // USERADMIN_SQLITE_SQLITE_STORE_HPP

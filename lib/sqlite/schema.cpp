@@ -1,0 +1,204 @@
+#include "schema.hpp"
+
+#include <string>
+
+namespace useradmin::detail {
+
+namespace {
+
+// Version 1. Notes on the choices (docs/storage.md has the full story):
+// - Text primary keys are the domain ids, and WITHOUT ROWID keeps each row
+//   in its primary-key B-tree, so a lookup by id is one tree descent.
+// - Timestamps are INTEGER milliseconds since the Unix epoch (UTC).
+// - Enumerations are stored as their contract words, checked by CHECK.
+// - Foreign keys are immediate (a unit of work that breaks one fails alone,
+//   inside its own savepoint); the seed defers them for its transaction so
+//   a fixture may list children before parents.
+// - Roles live in their own table, ordered by `position`, so the order
+//   given is the order read back and a role can be found by name.
+// - The audit log is append-only; AUTOINCREMENT guarantees ids are never
+//   reused, even after the newest rows were deleted by an archiver.
+// - `organizations_generation` counts every change to organizations, made
+//   by triggers so no writer (another process, the sqlite3 shell) can skip
+//   it: the writer's organization cache checks it once per batch.
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE organizations (
+  id        TEXT    NOT NULL PRIMARY KEY,
+  name      TEXT    NOT NULL,
+  type      TEXT    NOT NULL CHECK (type IN ('owner', 'distributor', 'reseller', 'customer')),
+  parent_id TEXT    REFERENCES organizations (id),
+  suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1)),
+  deleted   INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+) WITHOUT ROWID;
+CREATE INDEX organizations_by_parent ON organizations (parent_id);
+
+CREATE TABLE users (
+  id                  TEXT    NOT NULL PRIMARY KEY,
+  username            TEXT    NOT NULL,
+  email               TEXT    NOT NULL,
+  name                TEXT    NOT NULL,
+  organization_id     TEXT    NOT NULL REFERENCES organizations (id),
+  status              TEXT    NOT NULL CHECK (status IN ('active', 'suspended', 'deleted')),
+  suspended_at        INTEGER,
+  suspended_by        TEXT,
+  suspended_by_org_id TEXT    REFERENCES organizations (id),
+  tokens_valid_after  INTEGER,
+  updated_at          INTEGER NOT NULL,
+  version             INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX users_by_organization ON users (organization_id);
+
+CREATE TABLE user_roles (
+  user_id  TEXT    NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  role     TEXT    NOT NULL,
+  PRIMARY KEY (user_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE audit_events (
+  id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  time           INTEGER NOT NULL,
+  action         TEXT    NOT NULL,
+  actor_id       TEXT    NOT NULL,
+  target_id      TEXT    NOT NULL,
+  outcome        TEXT    NOT NULL,
+  reason         TEXT    NOT NULL,
+  request_id     TEXT    NOT NULL,
+  client_address TEXT    NOT NULL,
+  note           TEXT    NOT NULL
+);
+
+CREATE TABLE store_meta (
+  key   TEXT    NOT NULL PRIMARY KEY,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO store_meta (key, value) VALUES ('organizations_generation', 0);
+CREATE TRIGGER organizations_generation_on_insert AFTER INSERT ON organizations BEGIN
+  UPDATE store_meta SET value = value + 1 WHERE key = 'organizations_generation';
+END;
+CREATE TRIGGER organizations_generation_on_update AFTER UPDATE ON organizations BEGIN
+  UPDATE store_meta SET value = value + 1 WHERE key = 'organizations_generation';
+END;
+CREATE TRIGGER organizations_generation_on_delete AFTER DELETE ON organizations BEGIN
+  UPDATE store_meta SET value = value + 1 WHERE key = 'organizations_generation';
+END;
+)sql";
+
+struct DatabaseFacts {
+  std::int64_t version = 0;
+  std::int64_t application_id = 0;
+  std::int64_t objects = 0;
+};
+
+// Reads the header fields and the schema size; the first read of the file,
+// so this is where "not a database" shows up.
+Result<DatabaseFacts> readFacts(Connection& c) {
+  DatabaseFacts facts;
+  auto version = c.queryInteger("PRAGMA user_version", "reading the schema version");
+  if (!version) return std::move(version).error();
+  facts.version = *version;
+  auto app = c.queryInteger("PRAGMA application_id", "reading the application id");
+  if (!app) return std::move(app).error();
+  facts.application_id = *app;
+  auto objects = c.queryInteger("SELECT count(*) FROM sqlite_schema", "reading the schema");
+  if (!objects) return std::move(objects).error();
+  facts.objects = *objects;
+  return facts;
+}
+
+// Rewords a failed first read: the usual cause is a file that is not a
+// SQLite database, or a damaged one.
+Error unreadable(Error error) {
+  if (error.code == ErrorCode::internal)
+    error.detail = "not a SQLite database, or a corrupt one (left untouched): " + error.detail;
+  return error;
+}
+
+Status checkFacts(const DatabaseFacts& facts, int latest) {
+  if (facts.application_id != 0 && facts.application_id != kApplicationId)
+    return Error::internal("the database belongs to another application (application_id " +
+                           std::to_string(facts.application_id) + "); left untouched");
+  if (facts.version == 0) {
+    if (facts.objects != 0)
+      return Error::internal("the database has tables but no useradmin schema version; left untouched");
+    return okStatus();
+  }
+  if (facts.application_id != kApplicationId)
+    return Error::internal("the database has schema version " + std::to_string(facts.version) +
+                           " but is not a useradmin database; left untouched");
+  if (facts.version > latest)
+    return Error::internal("the database has schema version " + std::to_string(facts.version) +
+                           ", newer than the newest this library knows (" + std::to_string(latest) +
+                           "); upgrade the library; left untouched");
+  if (facts.version < 0) return Error::internal("the database has a negative schema version; left untouched");
+  return okStatus();
+}
+
+Status checkSteps(const std::vector<Migration>& steps) {
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].version != static_cast<int>(i) + 1)
+      return Error::internal("migration list is not numbered 1, 2, 3...: step " + std::to_string(i) + " has version " +
+                             std::to_string(steps[i].version));
+  }
+  return okStatus();
+}
+
+}  // namespace
+
+const std::vector<Migration>& schemaMigrations() {
+  static const std::vector<Migration> steps = {
+      {1, "organizations, users, user_roles, audit_events", kVersion1},
+  };
+  return steps;
+}
+
+Status inspectDatabase(Connection& c, const std::vector<Migration>& steps, bool verify) {
+  if (Status ok = checkSteps(steps); !ok) return ok;
+  auto facts = readFacts(c);
+  if (!facts) return unreadable(std::move(facts).error());
+  if (Status ok = checkFacts(*facts, static_cast<int>(steps.size())); !ok) return ok;
+  if (verify) {
+    auto verdict = c.queryText("PRAGMA quick_check", "checking the database");
+    if (!verdict) return unreadable(std::move(verdict).error());
+    if (*verdict != "ok") return Error::internal("the database is corrupt (left untouched): " + *verdict);
+  }
+  return okStatus();
+}
+
+Result<int> migrate(Connection& c, const std::vector<Migration>& steps, const RetryBudget& budget) {
+  if (Status ok = checkSteps(steps); !ok) return std::move(ok).error();
+  const int latest = static_cast<int>(steps.size());
+  if (Status begun = beginImmediate(c, budget); !begun) return std::move(begun).error();
+  // Re-read under the write lock: another process may have migrated since.
+  auto facts = readFacts(c);
+  if (!facts) {
+    rollback(c);
+    return unreadable(std::move(facts).error());
+  }
+  if (Status ok = checkFacts(*facts, latest); !ok) {
+    rollback(c);
+    return std::move(ok).error();
+  }
+  const int from = static_cast<int>(facts->version);
+  if (from == latest) {
+    rollback(c);  // nothing written; ending the transaction this way is cheapest
+    return latest;
+  }
+  for (const Migration& step : steps) {
+    if (step.version <= from) continue;
+    if (Status applied = c.exec(step.sql, "applying schema migration " + std::to_string(step.version)); !applied) {
+      rollback(c);
+      return std::move(applied).error();
+    }
+  }
+  const std::string stamp = "PRAGMA application_id = " + std::to_string(kApplicationId) +
+                            "; PRAGMA user_version = " + std::to_string(latest) + ";";
+  if (Status stamped = c.exec(stamp.c_str(), "recording the schema version"); !stamped) {
+    rollback(c);
+    return std::move(stamped).error();
+  }
+  if (Status committed = commit(c, budget); !committed) return std::move(committed).error();
+  return latest;
+}
+
+}  // namespace useradmin::detail
