@@ -30,7 +30,8 @@ struct Subject {
   /// The target's organization and its ancestors, `[org, ..., root]`.
   const std::vector<Organization>& org_chain;
   /// When the target was suspended by an organization cascade: that
-  /// organization and its ancestors. Empty otherwise (or if it is gone).
+  /// organization and its ancestors. Empty otherwise, or when no
+  /// organization has that id any more.
   const std::vector<Organization>& cascade_org_chain;
 };
 

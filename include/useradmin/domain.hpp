@@ -97,7 +97,8 @@ struct Actor {
 };
 
 /// One entry of the append-only audit log: every decision except an
-/// unauthenticated one produces exactly one.
+/// unauthenticated one produces one; undoing a reactivation after a directory
+/// failure (rule 12) produces a second.
 struct AuditEvent {
   /// Assigned by the store on append, increasing; 0 before.
   std::int64_t id = 0;

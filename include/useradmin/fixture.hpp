@@ -23,14 +23,18 @@ struct Dataset {
 /// a user whose status is `suspended` without `suspended_at` is taken as
 /// suspended at `now` (and `tokens_valid_after` defaults to that time too).
 /// `updated_at` is `now` and `version` 1. Unknown keys are ignored for
-/// forward compatibility. Syntax or type errors are `invalid_argument`
-/// naming the entry, e.g. `users[3].status`. Does not check the model;
-/// see validateDataset.
+/// forward compatibility. Required: organizations `id`, `name`, `type`
+/// (`parent_id` unless root); users `id`, `username`, `email`,
+/// `organization_id`, `roles` (an array, may be empty), `status`. Only a
+/// suspended user may carry `suspended_at`, `suspended_by` or
+/// `suspended_by_org_id`. Errors are `invalid_argument` naming the entry by
+/// id, or by position when it has none: `users[usr_x].status`,
+/// `organizations[2]`. Does not check the model; see validateDataset.
 USERADMIN_API Result<Dataset> parseFixture(std::string_view json, Timestamp now);
 
 /// Checks that `data` forms a valid model on its own: ids valid and unique
-/// per kind, exactly the root without `parent_id` allowed to be `owner`
-/// (others need a parent), parents and user organizations exist in `data`,
+/// per kind, at most one root (an `owner` without `parent_id`; every other
+/// organization needs a parent), parents and user organizations exist in `data`,
 /// each child ranks strictly below its parent under `policy`, no cycles,
 /// roles known to `policy`. The error is `invalid_argument` whose single
 /// field error names the offending entry (key `organizations[ID]` or

@@ -37,7 +37,8 @@ class USERADMIN_API Policy {
  public:
   /// Builds a policy in code. Every OrgType must have a definition, ranks
   /// must be strictly ordered owner > distributor > reseller > customer, and
-  /// role priorities must be >= 0; otherwise `invalid_argument`.
+  /// role priorities and ranks must lie in 0..1000000; otherwise
+  /// `invalid_argument`.
   static Result<Policy> create(std::map<std::string, RoleDefinition, std::less<>> roles,
                                std::map<OrgType, OrgTypeDefinition> org_types,
                                bool reveal_outside_hierarchy = false);

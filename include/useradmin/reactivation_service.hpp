@@ -51,18 +51,27 @@ class USERADMIN_API ReactivationService {
   /// - `not_found`: no such user, deleted user or organization (5), or a
   ///   target outside the actor's hierarchy (6, by default);
   /// - `failed_precondition`: field `organization_id`/`organization_suspended`
-  ///   (9) or `status`/`not_suspended` with the current status (10, also the
-  ///   answer to every loser of a concurrent race);
-  /// - `external_error`: the directory hook failed; the local change was
-  ///   undone (12);
-  /// - `unavailable` / `internal`: storage failed; nothing was changed.
+  ///   (9) or `status`/`not_suspended` with the current status (10). A
+  ///   decision whose compare-and-set loses to a concurrent change is taken
+  ///   again from the new state, so every loser of a race gets rule 10;
+  /// - `external_error`: the directory hook failed (or threw); the local
+  ///   change was undone by a compensating compare-and-set, unless a later
+  ///   change had already replaced it (12);
+  /// - `unavailable` / `internal`: storage failed, the user kept changing
+  ///   during three decisions, or a plug-in threw; nothing was changed. One
+  ///   exception: when the directory failed and the undo could not be
+  ///   committed, the answer is `internal` and the reactivation stays.
   ///
-  /// Every outcome but `unauthenticated` and storage failures appends an
-  /// audit event; a granted change commits together with its event.
+  /// Every outcome but `unauthenticated` and storage failures appends one
+  /// audit event; a granted change commits together with its event. An undo
+  /// after a directory failure appends a second, `external_error` event.
+  /// Never throws.
   /// `note` (truncated to kMaxNoteLength bytes) is recorded in the event.
   Result<User> reactivateUser(const Actor& actor, std::string_view id, std::string_view note = {});
 
  private:
+  Result<User> decide(const Actor& actor, std::string_view id, std::string_view note);
+
   ServiceDeps deps_;
 };
 

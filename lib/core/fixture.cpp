@@ -66,9 +66,9 @@ Result<Organization> parseOrganization(const json::value& v, std::size_t index) 
   auto id = reqString(*obj, "id", key);
   if (!id) return std::move(id).error();
   org.id = std::move(*id);
-  auto name = optString(*obj, "name", key);
+  auto name = reqString(*obj, "name", key);
   if (!name) return std::move(name).error();
-  org.name = name->value_or(std::string());
+  org.name = std::move(*name);
   auto type = reqString(*obj, "type", key);
   if (!type) return std::move(type).error();
   const auto parsed_type = parseOrgType(*type);
@@ -94,17 +94,21 @@ Result<User> parseUser(const json::value& v, std::size_t index, Timestamp now) {
   auto id = reqString(*obj, "id", key);
   if (!id) return std::move(id).error();
   user.id = std::move(*id);
-  for (auto [field, target] : {std::pair{"username", &user.username}, std::pair{"email", &user.email},
-                               std::pair{"name", &user.name}}) {
-    auto text = optString(*obj, field, key);
+  for (auto [field, target] : {std::pair{"username", &user.username}, std::pair{"email", &user.email}}) {
+    auto text = reqString(*obj, field, key);
     if (!text) return std::move(text).error();
-    *target = text->value_or(std::string());
+    *target = std::move(*text);
   }
+  auto display_name = optString(*obj, "name", key);
+  if (!display_name) return std::move(display_name).error();
+  user.name = display_name->value_or(std::string());
   auto org = reqString(*obj, "organization_id", key);
   if (!org) return std::move(org).error();
   user.organization_id = std::move(*org);
 
-  if (const auto* roles = obj->if_contains("roles"); roles != nullptr && !roles->is_null()) {
+  {
+    const auto* roles = obj->if_contains("roles");
+    if (roles == nullptr || roles->is_null()) return fixtureError(key + ".roles", "is required");
     if (!roles->is_array()) return fixtureError(key + ".roles", "must be an array of strings");
     for (const auto& role : roles->get_array()) {
       if (!role.is_string()) return fixtureError(key + ".roles", "must be an array of strings");
@@ -131,6 +135,15 @@ Result<User> parseUser(const json::value& v, std::size_t index, Timestamp now) {
   if (!valid_after) return std::move(valid_after).error();
   user.tokens_valid_after = *valid_after;
 
+  // Suspension details describe a current suspension; on anyone else they
+  // would make rule 8 judge an active user by a cascade that is over.
+  if (user.status != UserStatus::suspended) {
+    for (const char* field : {"suspended_at", "suspended_by", "suspended_by_org_id"}) {
+      const auto* given = obj->if_contains(field);
+      if (given != nullptr && !given->is_null())
+        return fixtureError(key + "." + field, "is only allowed for a suspended user");
+    }
+  }
   // A suspension always revokes earlier credentials (contract §1), so a
   // suspended user without dates is taken as suspended now.
   if (user.status == UserStatus::suspended) {
@@ -182,10 +195,13 @@ Status validateDataset(const Dataset& data, const Policy& policy) {
     if (!isValidId(org.id)) return fixtureError(key, "invalid id", org.id);
     if (!orgs.emplace(org.id, &org).second) return fixtureError(key, "duplicate id", org.id);
   }
+  const Organization* root = nullptr;
   for (const auto& org : data.organizations) {
     const std::string key = "organizations[" + org.id + "]";
     if (!org.parent_id) {
       if (org.type != OrgType::owner) return fixtureError(key, "only an owner organization may lack parent_id");
+      if (root != nullptr) return fixtureError(key, "a second root organization (the root is " + root->id + ")");
+      root = &org;
       continue;
     }
     const auto parent = orgs.find(*org.parent_id);
@@ -214,6 +230,8 @@ Status validateDataset(const Dataset& data, const Policy& policy) {
     for (const auto& role : user.roles) {
       if (policy.role(role) == nullptr) return fixtureError(key, "unknown role", role);
     }
+    if (user.status != UserStatus::suspended && (user.suspended_at || user.suspended_by || user.suspended_by_org_id))
+      return fixtureError(key, "suspension details are only allowed for a suspended user");
     if (user.suspended_by_org_id && orgs.find(*user.suspended_by_org_id) == orgs.end())
       return fixtureError(key, "suspended_by_org_id does not exist", *user.suspended_by_org_id);
   }

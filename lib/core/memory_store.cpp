@@ -1,5 +1,6 @@
 #include "useradmin/memory_store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
@@ -81,6 +82,18 @@ class MemoryUnit final : public UnitOfWork {
   std::vector<AuditEvent> pending_audit_;
 };
 
+Status validateDuplicates(const Dataset& data) {
+  std::unordered_map<std::string_view, int> seen;
+  for (const auto& org : data.organizations)
+    if (++seen[org.id] > 1)
+      return Error::invalidArgument({"organizations[" + org.id + "]", "duplicate id", org.id}, "invalid_fixture");
+  seen.clear();
+  for (const auto& user : data.users)
+    if (++seen[user.id] > 1)
+      return Error::invalidArgument({"users[" + user.id + "]", "duplicate id", user.id}, "invalid_fixture");
+  return okStatus();
+}
+
 class MemoryStore final : public UserStore {
  public:
   explicit MemoryStore(const Policy& policy) : policy_(policy) {}
@@ -96,6 +109,9 @@ class MemoryStore final : public UserStore {
   }
 
   Status seed(const Dataset& data) override {
+    // Two entries with one id inside the fixture are a fixture error, not an
+    // update of the first by the second.
+    if (Status own = validateDuplicates(data); !own) return own;
     std::unique_lock lock(mutex_);
     // Validate the model as it would be after the load; apply only if valid.
     Tables next = tables_;
@@ -106,6 +122,10 @@ class MemoryStore final : public UserStore {
     for (const auto& entry : next.organizations) merged.organizations.push_back(entry.second);
     merged.users.reserve(next.users.size());
     for (const auto& entry : next.users) merged.users.push_back(entry.second);
+    // Validate in id order, so the entry an error names does not depend on hashing.
+    auto byId = [](const auto& a, const auto& b) { return a.id < b.id; };
+    std::sort(merged.organizations.begin(), merged.organizations.end(), byId);
+    std::sort(merged.users.begin(), merged.users.end(), byId);
     if (Status valid = validateDataset(merged, policy_); !valid) return valid;
     tables_ = std::move(next);
     return okStatus();

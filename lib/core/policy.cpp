@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -9,6 +10,9 @@
 namespace useradmin {
 
 namespace {
+
+// Bounds priorities and ranks, so `priority + 1` and rank comparisons never overflow.
+constexpr int kMaxPolicyNumber = 1000000;
 
 constexpr OrgType kAllTypes[] = {OrgType::owner, OrgType::distributor, OrgType::reseller, OrgType::customer};
 
@@ -33,9 +37,11 @@ Result<std::set<std::string, std::less<>>> readPermissions(const boost::json::va
 Result<int> readInt(const boost::json::object& obj, const char* name, const std::string& key) {
   const auto* v = obj.if_contains(name);
   if (v == nullptr) return policyError(key, "is required");
-  if (!v->is_int64() && !v->is_uint64()) return policyError(key, "must be an integer");
-  const auto n = v->to_number<std::int64_t>();
-  if (n < 0 || n > 1000000) return policyError(key, "must be between 0 and 1000000");
+  // Boost.JSON keeps integers above INT64_MAX as uint64: out of range too.
+  if (v->is_uint64()) return policyError(key, "must be between 0 and " + std::to_string(kMaxPolicyNumber));
+  if (!v->is_int64()) return policyError(key, "must be an integer");
+  const std::int64_t n = v->get_int64();
+  if (n < 0 || n > kMaxPolicyNumber) return policyError(key, "must be between 0 and " + std::to_string(kMaxPolicyNumber));
   return static_cast<int>(n);
 }
 
@@ -46,12 +52,16 @@ Result<Policy> Policy::create(std::map<std::string, RoleDefinition, std::less<>>
   int lowest = 0;
   for (const auto& [name, def] : roles) {
     if (name.empty()) return policyError("roles", "role names must not be empty");
-    if (def.priority < 0) return policyError("roles." + name + ".priority", "must not be negative");
+    if (def.priority < 0 || def.priority > kMaxPolicyNumber)
+      return policyError("roles." + name + ".priority", "must be between 0 and " + std::to_string(kMaxPolicyNumber));
     lowest = std::max(lowest, def.priority + 1);
   }
   for (OrgType type : kAllTypes) {
-    if (org_types.find(type) == org_types.end())
-      return policyError(std::string("organization_types.") + toString(type), "is required");
+    const auto it = org_types.find(type);
+    if (it == org_types.end()) return policyError(std::string("organization_types.") + toString(type), "is required");
+    if (it->second.rank < 0 || it->second.rank > kMaxPolicyNumber)
+      return policyError(std::string("organization_types.") + toString(type) + ".rank",
+                         "must be between 0 and " + std::to_string(kMaxPolicyNumber));
   }
   // The hierarchy relies on owner > distributor > reseller > customer.
   for (std::size_t i = 0; i + 1 < std::size(kAllTypes); ++i) {

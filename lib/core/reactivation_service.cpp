@@ -46,20 +46,49 @@ bool anyDeleted(const std::vector<Organization>& chain) {
   return std::any_of(chain.begin(), chain.end(), [](const Organization& o) { return o.deleted; });
 }
 
+// How often the decision is taken afresh after its compare-and-set lost to
+// a concurrent change, and how often an undo after a directory failure is
+// attempted, before giving up.
+constexpr int kMaxDecisionAttempts = 3;
+constexpr int kMaxCompensationAttempts = 3;
+
 // Everything one run of the unit of work decides. The store may run the
 // unit again after contention, so each run starts from a fresh Outcome.
 struct Outcome {
   std::optional<Error> error;
-  bool audited = false;
+  bool lost_race = false;
   User before;
   User after;
 };
+
+// Calls the hook; an exception from an embedder's hook counts as a failure.
+Status notifyDirectory(DirectorySync& directory, const User& user) {
+  try {
+    return directory.userReactivated(user);
+  } catch (const std::exception& e) {
+    return Error::externalError(std::string("directory hook threw: ") + e.what());
+  } catch (...) {
+    return Error::externalError("directory hook threw a non-standard exception");
+  }
+}
 
 }  // namespace
 
 ReactivationService::ReactivationService(ServiceDeps deps) : deps_(deps) {}
 
 Result<User> ReactivationService::reactivateUser(const Actor& actor, std::string_view id, std::string_view note) {
+  // Nothing may escape the library boundary: a throwing plug-in (store,
+  // authorizer, clock) or an allocation failure becomes `internal`.
+  try {
+    return decide(actor, id, note);
+  } catch (const std::exception& e) {
+    return Error::internal(std::string("reactivateUser: ") + e.what());
+  } catch (...) {
+    return Error::internal("reactivateUser: non-standard exception");
+  }
+}
+
+Result<User> ReactivationService::decide(const Actor& actor, std::string_view id, std::string_view note) {
   const Timestamp now = deps_.clock.now();
   const std::string target_id = isValidId(id) ? std::string(id) : printableId(id);
   const std::string kept_note = truncateUtf8(note, kMaxNoteLength);
@@ -82,11 +111,10 @@ Result<User> ReactivationService::reactivateUser(const Actor& actor, std::string
   auto deny = [&](UnitOfWork& unit, Error error) -> Status {
     Status appended = audit(unit, toString(error.code), error.reason);
     outcome.error = std::move(error);
-    outcome.audited = true;
     return appended;
   };
 
-  Status committed = deps_.store.transact([&](UnitOfWork& unit) -> Status {
+  auto decideOnce = [&](UnitOfWork& unit) -> Status {
     outcome = Outcome{};
 
     // Rule 1: identify the actor. Unauthenticated calls leave no audit trail.
@@ -176,43 +204,57 @@ Result<User> ReactivationService::reactivateUser(const Actor& actor, std::string
     auto swapped = unit.compareAndSetUser(after, target.version);
     if (!swapped) return std::move(swapped).error();
     if (!*swapped) {
-      // Someone changed the user since it was read: answer from its state now.
-      auto current = unit.findUser(id);
-      if (!current) return std::move(current).error();
-      const char* status = *current ? toString((*current)->status) : toString(UserStatus::deleted);
-      return deny(unit, Error::failedPrecondition({"status", "not_suspended", status}, "not_suspended"));
+      // Someone changed the user since it was read. Nothing was written in
+      // this run; the caller decides again from the new state, where a
+      // concurrent reactivation shows up as rule 10.
+      outcome.lost_race = true;
+      return okStatus();
     }
     outcome.before = target;
     outcome.after = std::move(after);
-    outcome.audited = true;
     return audit(unit, "granted", "reactivated");
-  });
+  };
 
-  if (!committed) return std::move(committed).error();
+  for (int attempt = 1;; ++attempt) {
+    Status committed = deps_.store.transact(decideOnce);
+    if (!committed) return std::move(committed).error();
+    if (!outcome.lost_race) break;
+    if (attempt == kMaxDecisionAttempts)
+      return Error::unavailable("user " + target_id + " kept changing while the reactivation was decided");
+  }
   if (outcome.error) return std::move(*outcome.error);
 
   // Rule 12: tell the directory only after the local commit (no transaction
   // is held across the network call); undo locally if it refuses.
   if (deps_.directory != nullptr) {
-    Status synced = deps_.directory->userReactivated(outcome.after);
+    Status synced = notifyDirectory(*deps_.directory, outcome.after);
     if (!synced) {
       Error failure = Error::externalError(synced.error().detail.empty() ? synced.error().message
                                                                           : synced.error().detail);
       const Timestamp undo_time = deps_.clock.now();
       bool undone = false;
-      Status compensated = deps_.store.transact([&](UnitOfWork& unit) -> Status {
-        undone = false;
-        User restored = outcome.before;
-        restored.version = outcome.after.version + 1;
-        restored.updated_at = undo_time;
-        auto swapped = unit.compareAndSetUser(restored, outcome.after.version);
-        if (!swapped) return std::move(swapped).error();
-        undone = *swapped;
-        return audit(unit, toString(ErrorCode::external_error),
-                     undone ? "directory_sync_failed" : "directory_sync_failed_not_compensated");
-      });
-      if (!compensated) failure.detail += "; compensation failed: " + compensated.error().detail;
-      else if (!undone) failure.detail += "; user changed again before compensation";
+      Status compensated = okStatus();
+      for (int attempt = 0; attempt < kMaxCompensationAttempts; ++attempt) {
+        // Undo only our own change: compare-and-set on the version we wrote.
+        compensated = deps_.store.transact([&](UnitOfWork& unit) -> Status {
+          undone = false;
+          User restored = outcome.before;
+          restored.version = outcome.after.version + 1;
+          restored.updated_at = undo_time;
+          auto swapped = unit.compareAndSetUser(restored, outcome.after.version);
+          if (!swapped) return std::move(swapped).error();
+          undone = *swapped;
+          return audit(unit, toString(ErrorCode::external_error),
+                       undone ? "directory_sync_failed" : "directory_sync_failed_superseded");
+        });
+        if (compensated) break;
+      }
+      if (!compensated)
+        return Error::internal("directory sync failed (" + failure.detail +
+                               ") and the local reactivation could not be undone: " + compensated.error().detail);
+      // A later change already replaced ours (e.g. a new suspension); that
+      // state stands and is not overwritten.
+      if (!undone) failure.detail += "; the user changed again before the undo, which was skipped";
       return failure;
     }
   }

@@ -110,6 +110,20 @@ TEST_CASE("fixture: every break of the model is refused naming the entry", "[fix
                        "users[usr_root].suspended_at", "RFC 3339");
   expectRefusedFixture(exampleWith(R"("organization_id": "org_owner", )", ""), "users[usr_root].organization_id",
                        "is required");
+  for (const char* field : {R"("username": "root", )", R"("email": "root@example.com", )", R"("roles": ["super"], )"}) {
+    const std::string name = std::string(field).substr(1, std::string(field).find('"', 1) - 1);
+    expectRefusedFixture(exampleWith(field, ""), "users[usr_root]." + name, "is required");
+  }
+  expectRefusedFixture(exampleWith(R"("name": "Acme HQ", )", ""), "organizations[org_owner].name", "is required");
+  expectRefusedFixture(exampleWith(R"("parent_id": "org_owner")", R"("parent_id": null)"), "organizations[org_d1]",
+                       "only an owner");
+  expectRefusedFixture(exampleWith(R"("status": "active")", R"("status": "active", "suspended_by_org_id": "org_r1")"),
+                       "users[usr_root].suspended_by_org_id", "only allowed for a suspended user");
+  expectRefusedFixture(exampleWith(R"({"id": "org_owner", "name": "Acme HQ", "type": "owner"},)",
+                                   R"({"id": "org_owner", "name": "Acme HQ", "type": "owner"},
+                                      {"id": "org_owner2", "name": "Other HQ", "type": "owner"},)"),
+                       "organizations[org_owner2]", "second root");
+  expectRefusedFixture(exampleWith(R"({"id": "usr_root", )", R"({)"), "users[0].id", "is required");
   expectRefusedFixture("{\"users\": 5}", "users", "must be an array");
   expectRefusedFixture("{\"organizations\": [1]}", "organizations[0]", "must be an object");
   expectRefusedFixture("{nope", "fixture", "not valid JSON");
@@ -133,4 +147,21 @@ TEST_CASE("fixture: a refused fixture loads nothing into the store", "[fixture]"
   REQUIRE_FALSE(s);
   CHECK(s.error().fields[0].key == "users[usr_123456789]");
   CHECK_FALSE(store->findUser("usr_root").value().has_value());
+}
+
+TEST_CASE("fixture: null optional fields read as absent; tokens_valid_after defaults to suspended_at", "[fixture]") {
+  auto loaded =
+      loadFixture(exampleWith(R"("suspended": false)", R"("suspended": null, "deleted": null)"), defaultPolicy(),
+                  testEpoch());
+  REQUIRE(loaded);
+  CHECK_FALSE(loaded->organizations[2].suspended);
+  CHECK_FALSE(loaded->organizations[2].deleted);
+
+  auto dated = loadFixture(exampleWith(R"("suspended_by_org_id": null)",
+                                       R"("suspended_by_org_id": null, "suspended_at": "2026-10-01T08:00:00Z",
+                                          "tokens_valid_after": null, "name": null)"),
+                           defaultPolicy(), testEpoch());
+  REQUIRE(dated);
+  CHECK(formatRfc3339(*dated->users[1].tokens_valid_after) == "2026-10-01T08:00:00Z");
+  CHECK(dated->users[1].name.empty());
 }

@@ -77,6 +77,10 @@ TEST_CASE("a malformed policy is refused with the offending key", "[policy]") {
       {R"({"roles": {}, "organization_types": {"shop": {}}})", "organization_types.shop"},
       {R"({"roles": {}, "organization_types": {"customer": {"rank": 9}}})", "organization_types.reseller.rank"},
       {R"({"roles": {}, "reveal_outside_hierarchy": "yes"})", "reveal_outside_hierarchy"},
+      {R"({"roles": {"a": {"priority": 18446744073709551615}}})", "roles.a.priority"},
+      {R"({"roles": {"a": {"priority": 1000001}}})", "roles.a.priority"},
+      {R"({"roles": {"a": {"priority": 1.5}}})", "roles.a.priority"},
+      {R"({"roles": {}, "organization_types": {"owner": {"rank": 99999999999}}})", "organization_types.owner.rank"},
   };
   for (const auto& c : cases) {
     INFO(c.json);
@@ -87,4 +91,13 @@ TEST_CASE("a malformed policy is refused with the offending key", "[policy]") {
     CHECK(p.error().fields[0].key == c.key);
     CHECK_FALSE(p.error().fields[0].message.empty());
   }
+}
+
+TEST_CASE("a policy built in code refuses priorities outside 0..1000000", "[policy]") {
+  std::map<OrgType, OrgTypeDefinition> types{{OrgType::owner, {4, {}}}, {OrgType::distributor, {3, {}}},
+                                             {OrgType::reseller, {2, {}}}, {OrgType::customer, {1, {}}}};
+  auto p = Policy::create({{"x", RoleDefinition{2147483647, {}}}}, types);
+  REQUIRE_FALSE(p);
+  CHECK(p.error().fields[0].key == "roles.x.priority");
+  CHECK(Policy::create({{"x", RoleDefinition{1000000, {}}}}, types));
 }

@@ -1,5 +1,7 @@
 // Contract §2, rule by rule, against every store.
 #include <atomic>
+#include <functional>
+#include <stdexcept>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -11,6 +13,58 @@ using namespace useradmin;
 using namespace useradmin::test;
 
 namespace {
+
+// A directory hook that throws, as an embedder's might.
+class ThrowingDirectory final : public DirectorySync {
+ public:
+  Status userReactivated(const User&) override { throw std::runtime_error("socket closed"); }
+};
+
+// A store in which another writer changes the target just before the first
+// compare-and-set lands: `concurrent(user)` is what that writer stores.
+class RacingStore final : public UserStore {
+ public:
+  RacingStore(UserStore& inner, std::function<User(User)> concurrent)
+      : inner_(inner), concurrent_(std::move(concurrent)) {}
+  Status transact(const Work& work) override {
+    return inner_.transact([&](UnitOfWork& unit) {
+      Racing racing(unit, *this);
+      return work(racing);
+    });
+  }
+  Status seed(const Dataset& d) override { return inner_.seed(d); }
+  Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
+  Result<std::vector<AuditEvent>> auditEvents(std::int64_t a, std::size_t l) override {
+    return inner_.auditEvents(a, l);
+  }
+  int races = 0;
+
+ private:
+  class Racing final : public UnitOfWork {
+   public:
+    Racing(UnitOfWork& unit, RacingStore& owner) : unit_(unit), owner_(owner) {}
+    Result<std::optional<User>> findUser(std::string_view id) override { return unit_.findUser(id); }
+    Result<std::vector<Organization>> organizationChain(std::string_view id) override {
+      return unit_.organizationChain(id);
+    }
+    Result<bool> compareAndSetUser(const User& user, std::int64_t expected) override {
+      if (owner_.races++ == 0) {
+        User current = *unit_.findUser(user.id).value();
+        User changed = owner_.concurrent_(current);
+        changed.version = current.version + 1;
+        if (!unit_.compareAndSetUser(changed, current.version).value()) FAIL("could not inject the race");
+      }
+      return unit_.compareAndSetUser(user, expected);
+    }
+    Status appendAudit(const AuditEvent& e) override { return unit_.appendAudit(e); }
+
+   private:
+    UnitOfWork& unit_;
+    RacingStore& owner_;
+  };
+  UserStore& inner_;
+  std::function<User(User)> concurrent_;
+};
 
 // A directory hook that records calls and fails when told to.
 class RecordingDirectory final : public DirectorySync {
@@ -204,7 +258,7 @@ TEMPLATE_LIST_TEST_CASE("rule 04: an actor cannot reactivate itself", "[service]
 
 TEMPLATE_LIST_TEST_CASE("rule 05: a missing or deleted target is not_found", "[service][rule05]", AllStores) {
   auto data = standardDataset();
-  userIn(data, "usr_c2_target").status = UserStatus::deleted;
+  userIn(data, "usr_c2_target") = makeUser("usr_c2_target", "org_c2", {"support"}, UserStatus::deleted);
   Harness h(TestType::make(defaultPolicy()), data);
   auto e = expectRefused(h, h.actor("usr_root"), "usr_123456789", ErrorCode::not_found, "no_such_user");
   CHECK(e.message == "user not found");
@@ -236,7 +290,6 @@ TEMPLATE_LIST_TEST_CASE("rule 06: a target in a sibling subtree looks exactly li
   CHECK(hidden.fields[0].key == missing.fields[0].key);
   CHECK(hidden.fields[0].message == missing.fields[0].message);
   CHECK(hidden.fields[0].value == "usr_c1_target");
-  CHECK(hidden.detail == missing.detail);
 }
 
 TEMPLATE_LIST_TEST_CASE("rule 06: a target above the actor, or beside it, is not_found", "[service][rule06]",
@@ -545,6 +598,141 @@ TEMPLATE_LIST_TEST_CASE("a busy store is reported as unavailable and changes not
   REQUIRE_FALSE(result);
   CHECK(result.error().code == ErrorCode::unavailable);
   CHECK(result.error().detail == "injected busy in compareAndSetUser");
+  CHECK(h.user("usr_c1_target") == before);
+  CHECK(h.audit().empty());
+}
+
+// ---- Rule order ----------------------------------------------------------------------
+
+TEMPLATE_LIST_TEST_CASE("rule order: escalation (7) is decided before cascade authority (8)", "[service][order]",
+                        AllStores) {
+  auto data = standardDataset();
+  userIn(data, "usr_r1_super_target").suspended_by_org_id = "org_d1";
+  Harness h(TestType::make(defaultPolicy()), data);
+  expectRefused(h, h.actor("usr_r1_admin"), "usr_r1_super_target", ErrorCode::permission_denied,
+                "higher_privilege");
+}
+
+TEMPLATE_LIST_TEST_CASE("rule order: cascade authority (8) is decided before a suspended organization (9)",
+                        "[service][order]", AllStores) {
+  auto data = standardDataset();
+  orgIn(data, "org_c1").suspended = true;
+  userIn(data, "usr_c1_target").suspended_by_org_id = "org_d1";
+  Harness h(TestType::make(defaultPolicy()), data);
+  expectRefused(h, h.actor("usr_r1_admin"), "usr_c1_target", ErrorCode::permission_denied,
+                "cascade_outside_authority");
+}
+
+TEMPLATE_LIST_TEST_CASE("rule order: a suspended organization (9) is decided before the user's state (10)",
+                        "[service][order]", AllStores) {
+  auto data = standardDataset();
+  orgIn(data, "org_c1").suspended = true;
+  Harness h(TestType::make(defaultPolicy()), data);
+  auto e = expectRefused(h, h.actor("usr_root"), "usr_c1_admin", ErrorCode::failed_precondition,
+                         "organization_suspended");
+  CHECK(e.fields[0].key == "organization_id");
+}
+
+// ---- Rule 11: losing the compare-and-set ----------------------------------------------
+
+TEMPLATE_LIST_TEST_CASE("rule 11: a decision that loses its compare-and-set to a reactivation answers rule 10",
+                        "[service][rule11]", AllStores) {
+  Harness h(TestType::make(defaultPolicy()), standardDataset());
+  RacingStore racing(h.store(), [](User u) {
+    u.status = UserStatus::active;
+    u.suspended_at.reset();
+    u.suspended_by.reset();
+    return u;
+  });
+  ReactivationService service(ServiceDeps{racing, *h.authorizer, h.policy, h.clock, nullptr});
+  auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::failed_precondition);
+  REQUIRE(result.error().fields.size() == 1);
+  CHECK(result.error().fields[0] == FieldError{"status", "not_suspended", "active"});
+  CHECK(racing.races == 1);
+  // The lost attempt wrote nothing; the second decision wrote its denial.
+  const auto events = h.audit();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].reason == "not_suspended");
+}
+
+TEMPLATE_LIST_TEST_CASE("rule 11: a decision that loses to an unrelated edit is taken again and succeeds",
+                        "[service][rule11]", AllStores) {
+  Harness h(TestType::make(defaultPolicy()), standardDataset());
+  RacingStore racing(h.store(), [](User u) {
+    u.email = "edited@example.com";
+    return u;
+  });
+  ReactivationService service(ServiceDeps{racing, *h.authorizer, h.policy, h.clock, nullptr});
+  const User before = h.user("usr_c1_target");
+  auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
+  REQUIRE(result);
+  CHECK(result->email == "edited@example.com");
+  CHECK(result->version == before.version + 2);
+  CHECK(h.user("usr_c1_target") == *result);
+  REQUIRE(h.audit().size() == 1);
+  CHECK(h.audit()[0].outcome == "granted");
+}
+
+// ---- Rule 12: edge paths --------------------------------------------------------------
+
+TEMPLATE_LIST_TEST_CASE("rule 12: a directory hook that throws is a failure and the change is undone",
+                        "[service][rule12]", AllStores) {
+  ThrowingDirectory directory;
+  Harness h(TestType::make(defaultPolicy()), standardDataset(), defaultPolicy(), &directory);
+  auto result = h.reactivate(h.actor("usr_root"), "usr_c1_target");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::external_error);
+  CHECK(result.error().detail.find("socket closed") != std::string::npos);
+  CHECK(h.user("usr_c1_target").status == UserStatus::suspended);
+}
+
+TEMPLATE_LIST_TEST_CASE("rule 12: when the undo cannot be committed the answer is internal, not external_error",
+                        "[service][rule12]", AllStores) {
+  RecordingDirectory directory(true);
+  Harness h(TestType::make(defaultPolicy()), standardDataset(), defaultPolicy(), &directory);
+  // Calls of the granted unit: actor, chain, target, chain, CAS, audit; from
+  // the 7th on (every undo attempt) storage is dead.
+  FailingStore dying(h.store(), 7, ErrorCode::internal, /*keep_failing=*/true);
+  ReactivationService service(ServiceDeps{dying, *h.authorizer, h.policy, h.clock, &directory});
+  auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::internal);
+  CHECK(result.error().detail.find("could not be undone") != std::string::npos);
+  CHECK(dying.calls() == 6 + 3);  // three undo attempts
+  // Honest about the state: the reactivation stayed.
+  CHECK(h.user("usr_c1_target").status == UserStatus::active);
+}
+
+TEMPLATE_LIST_TEST_CASE("rule 12: an undo that fails once is retried", "[service][rule12]", AllStores) {
+  RecordingDirectory directory(true);
+  Harness h(TestType::make(defaultPolicy()), standardDataset(), defaultPolicy(), &directory);
+  FailingStore flaky(h.store(), 7, ErrorCode::unavailable);
+  ReactivationService service(ServiceDeps{flaky, *h.authorizer, h.policy, h.clock, &directory});
+  auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::external_error);
+  CHECK(h.user("usr_c1_target").status == UserStatus::suspended);
+}
+
+TEMPLATE_LIST_TEST_CASE("a plug-in that throws is reported as internal, never as an exception",
+                        "[service][storage]", AllStores) {
+  Harness h(TestType::make(defaultPolicy()), standardDataset());
+  class ThrowingAuthorizer final : public Authorizer {
+   public:
+    Decision checkPermission(const Principal&, std::string_view) const override {
+      throw std::runtime_error("policy service down");
+    }
+    Decision checkAuthority(const Principal&, const Subject&) const override { return Decision::allow(); }
+  } authorizer;
+  ReactivationService service(ServiceDeps{h.store(), authorizer, h.policy, h.clock, nullptr});
+  const User before = h.user("usr_c1_target");
+  Result<User> result = Error::internal("unset");
+  REQUIRE_NOTHROW(result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target"));
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::internal);
+  CHECK(result.error().detail.find("policy service down") != std::string::npos);
   CHECK(h.user("usr_c1_target") == before);
   CHECK(h.audit().empty());
 }

@@ -14,8 +14,9 @@ namespace useradmin::test {
 // `unavailable` as a database locked past its busy timeout would.
 class FailingStore final : public UserStore {
  public:
-  FailingStore(UserStore& inner, int fail_at, ErrorCode code = ErrorCode::internal)
-      : inner_(inner), fail_at_(fail_at), code_(code) {}
+  // With `keep_failing`, every call from `fail_at` on fails (a disk that died).
+  FailingStore(UserStore& inner, int fail_at, ErrorCode code = ErrorCode::internal, bool keep_failing = false)
+      : inner_(inner), fail_at_(fail_at), code_(code), keep_failing_(keep_failing) {}
 
   Status transact(const Work& work) override {
     return inner_.transact([&](UnitOfWork& unit) {
@@ -31,7 +32,10 @@ class FailingStore final : public UserStore {
   int calls() const { return calls_.load(); }
 
  private:
-  bool shouldFail() { return ++calls_ == fail_at_; }
+  bool shouldFail() {
+    const int call = ++calls_;
+    return call == fail_at_ || (keep_failing_ && fail_at_ > 0 && call > fail_at_);
+  }
   Error failure(const char* where) const {
     return code_ == ErrorCode::unavailable ? Error::unavailable(std::string("injected busy in ") + where)
                                            : Error::internal(std::string("injected failure in ") + where);
@@ -65,6 +69,7 @@ class FailingStore final : public UserStore {
   UserStore& inner_;
   int fail_at_;
   ErrorCode code_;
+  bool keep_failing_;
   std::atomic<int> calls_{0};
 };
 

@@ -14,7 +14,11 @@ namespace useradmin::test {
 struct Harness {
   Harness(StoreHandle h, const Dataset& data, const Policy& p = defaultPolicy(), DirectorySync* directory = nullptr)
       : handle(std::move(h)), policy(p), clock(testEpoch()), authorizer(makePolicyAuthorizer(policy)) {
-    REQUIRE(handle.store->seed(data));
+    Status seeded = handle.store->seed(data);
+    if (!seeded)
+      FAIL("seed refused: " << seeded.error().detail
+                            << (seeded.error().fields.empty() ? "" : " " + seeded.error().fields[0].key + ": " +
+                                                                         seeded.error().fields[0].message));
     service = std::make_unique<ReactivationService>(
         ServiceDeps{*handle.store, *authorizer, policy, clock, directory});
   }
@@ -76,9 +80,13 @@ inline Error expectRefused(Harness& h, const Actor& actor, const std::string& id
   } else {
     REQUIRE(events.size() == audit_before + 1);
     CHECK(events.back().actor_id == actor.user_id);
+    CHECK(events.back().action == "user.reactivate");
     CHECK(events.back().outcome == toString(code));
     CHECK(events.back().reason == reason);
     CHECK(events.back().request_id == actor.request_id);
+    CHECK(events.back().client_address == actor.client_address);
+    CHECK(events.back().time == h.clock.now());
+    if (isValidId(id)) CHECK(events.back().target_id == id);
   }
   return std::move(result).error();
 }
