@@ -11,7 +11,9 @@ if [ "$mode" = find_package ]; then
 else
   args+=(-DUSERADMIN_SOURCE_DIR="$src")
 fi
-cmake -S "$src/tests/cmake/consumer" -B "$work/build" "${args[@]}" >/dev/null
-cmake --build "$work/build" -j 2 >/dev/null
-"$work/build/consumer" "$work/consumer.db" | grep -qx reactivated
+cmake -S "$src/tests/cmake/consumer" -B "$work/build" "${args[@]}" >"$work/configure.log" ||
+  { cat "$work/configure.log"; exit 1; }
+cmake --build "$work/build" -j 2 >"$work/build.log" || { cat "$work/build.log"; exit 1; }
+out=$("$work/build/consumer" "$work/consumer.db")
+[ "$out" = reactivated ] || { echo "consumer printed: $out"; exit 1; }
 echo "consumer ($mode): ok"

@@ -1,0 +1,70 @@
+// The JSON envelope every response carries: {"code","message","data"}.
+#ifndef USERADMIN_BEAST_ENVELOPE_HPP
+#define USERADMIN_BEAST_ENVELOPE_HPP
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "useradmin/domain.hpp"
+#include "useradmin/error.hpp"
+#include "useradmin/export.hpp"
+
+namespace useradmin::beast {
+
+/// Every HTTP status the adapter can answer with, ascending. docs/openapi.yaml
+/// documents each of them (a test checks it).
+inline constexpr std::array<unsigned, 11> kResponseStatuses = {200, 400, 401, 403, 404, 405,
+                                                                413, 429, 431, 500, 503};
+
+/// The client-facing texts of the responses the adapter makes up itself.
+inline constexpr std::string_view kReactivatedMessage = "user reactivated successfully";
+inline constexpr std::string_view kRouteNotFoundMessage = "route not found";
+inline constexpr std::string_view kMethodNotAllowedMessage = "method not allowed";
+inline constexpr std::string_view kTooManyRequestsMessage = "too many requests";
+inline constexpr std::string_view kInternalErrorMessage = "internal server error";
+inline constexpr std::string_view kInvalidTokenMessage = "invalid token";
+inline constexpr std::string_view kValidationFailedMessage = "validation failed";
+inline constexpr std::string_view kBadRequestMessage = "bad request";
+inline constexpr std::string_view kPayloadTooLargeMessage = "payload too large";
+inline constexpr std::string_view kHeaderTooLargeMessage = "request header fields too large";
+inline constexpr std::string_view kServiceUnavailableMessage = "service unavailable";
+
+/// The HTTP status of a library outcome (contract §3). Total over ErrorCode:
+/// unauthenticated 401; invalid_argument, failed_precondition and
+/// external_error 400; permission_denied 403; not_found 404; unavailable and
+/// internal 500.
+USERADMIN_API unsigned httpStatus(ErrorCode code) noexcept;
+
+/// The reason phrase of a status line, e.g. "Too Many Requests". Never null.
+USERADMIN_API const char* reasonPhrase(unsigned status) noexcept;
+
+/// What `data` holds in an envelope built by simpleEnvelope.
+enum class EnvelopeData {
+  /// `"data": null` (429, 500, 404 route not found, 405, 413, 431, 503...).
+  null,
+  /// `"data": {}` (401, 403).
+  empty_object,
+};
+
+/// `{"code":code,"message":message,"data":null|{}}`.
+USERADMIN_API std::string simpleEnvelope(unsigned code, std::string_view message, EnvelopeData data);
+
+/// The 400 validation envelope: `{"code":400,"message":"validation failed",
+/// "data":{"type":"validation_error","errors":[{"key","message","value"}...]}}`.
+USERADMIN_API std::string validationEnvelope(const std::vector<FieldError>& errors);
+
+/// The envelope of a library error, following the §3 table. `Error::detail`
+/// and `Error::reason` are never serialized; 500s carry `data: null` and the
+/// generic message only. The body's `code` equals httpStatus(error.code).
+USERADMIN_API std::string errorEnvelope(const Error& error);
+
+/// The 200 envelope of a reactivated user. `data` is exactly
+/// `{"id","username","email","organization_id","status","updated_at"}` with
+/// `updated_at` in RFC 3339.
+USERADMIN_API std::string userEnvelope(const User& user, std::string_view message = kReactivatedMessage);
+
+}  // namespace useradmin::beast
+
+#endif  // USERADMIN_BEAST_ENVELOPE_HPP

@@ -1,0 +1,103 @@
+// Server: the asynchronous HTTP/1.1 server (Boost.Beast) around the Api.
+#ifndef USERADMIN_BEAST_SERVER_HPP
+#define USERADMIN_BEAST_SERVER_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "useradmin/beast/access_log.hpp"
+#include "useradmin/beast/api.hpp"
+#include "useradmin/beast/rate_limiter.hpp"
+#include "useradmin/export.hpp"
+#include "useradmin/result.hpp"
+
+namespace useradmin::beast {
+
+/// How the server listens, what it tolerates and how it is threaded.
+struct ServerOptions {
+  /// An IP address (v4 or v6) or a host name resolved once at start.
+  std::string host = "127.0.0.1";
+  /// 0 picks a free port; Server::port() tells which.
+  std::uint16_t port = 8080;
+  /// Route prefix (see normalizeBasePath).
+  std::string base_path = "/api";
+  /// Threads running the sockets; 0 = hardware concurrency.
+  std::size_t io_threads = 0;
+  /// Threads running library calls (which block on storage); 0 =
+  /// max(4, 2 x hardware concurrency). Many calls in flight let a
+  /// group-committing store batch them.
+  std::size_t worker_threads = 0;
+  /// Connections served at once; further ones are answered 503 (data null,
+  /// `Connection: close`) and closed.
+  std::size_t max_connections = 4096;
+  /// Request header block limit (bytes); more is answered 431 and closed.
+  std::uint32_t max_header_bytes = 8 * 1024;
+  /// Request body limit (bytes, after chunked decoding); more is answered
+  /// 413 and closed.
+  std::uint64_t max_body_bytes = 4 * 1024;
+  /// From a request's first byte until it is fully read; a client that
+  /// trickles bytes is disconnected when it runs out.
+  std::chrono::milliseconds request_timeout{10'000};
+  /// How long an idle keep-alive connection (no request started) is kept.
+  std::chrono::milliseconds idle_timeout{30'000};
+  /// How long writing one response may take (a client that does not read).
+  std::chrono::milliseconds write_timeout{10'000};
+  /// Token buckets per client address and per authenticated actor; absent =
+  /// off. Refusals are 429 with `Retry-After`.
+  std::optional<RateLimit> client_rate_limit;
+  std::optional<RateLimit> actor_rate_limit;
+  /// Most buckets each limiter keeps (least recently used evicted).
+  std::size_t rate_limit_max_keys = 100'000;
+  /// Access log: on by default, to stderr (see AccessLog); `access_log_sink`
+  /// replaces stderr (tests); `access_log = false` turns it off.
+  bool access_log = true;
+  AccessLog::Sink access_log_sink;
+};
+
+/// A running server. Created listening and serving; shutdown() (or the
+/// destructor) stops it gracefully. Keep-alive and pipelined requests are
+/// served in order on each connection; library calls run on a worker pool
+/// and never block an I/O thread.
+class USERADMIN_API Server {
+ public:
+  /// Binds, listens and starts the I/O and worker threads. `services` must
+  /// outlive the server. Errors: `invalid_argument` for unusable options
+  /// (reason `bad_options`, detail says which), `unavailable` when the
+  /// address cannot be resolved or bound (reason `listen_failed`, detail
+  /// from the OS).
+  static Result<std::unique_ptr<Server>> start(const ServerOptions& options, Services services);
+
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The port actually bound.
+  std::uint16_t port() const noexcept;
+  /// The bound address as text, IPv6 in brackets, e.g. "127.0.0.1" or "[::1]".
+  std::string host() const;
+  /// "http://HOST:PORT".
+  std::string url() const;
+
+  /// Graceful shutdown: stops accepting, closes idle connections at once,
+  /// lets requests in flight finish (their responses carry
+  /// `Connection: close`), waits up to `drain` for connections to end,
+  /// then closes what is left and joins all threads. Idempotent; blocks.
+  void shutdown(std::chrono::milliseconds drain = std::chrono::seconds(10));
+
+  /// Connections currently open (for tests and metrics).
+  std::size_t connectionCount() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace useradmin::beast
+
+#endif  // USERADMIN_BEAST_SERVER_HPP

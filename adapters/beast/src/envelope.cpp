@@ -1,0 +1,151 @@
+#include "useradmin/beast/envelope.hpp"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace useradmin::beast {
+
+namespace json = boost::json;
+
+namespace {
+
+// Envelopes are small: building them in a stack buffer makes the JSON tree
+// allocation-free; only the serialized string is allocated.
+constexpr std::size_t kArenaBytes = 2048;
+
+json::object makeEnvelope(unsigned code, std::string_view message, const json::storage_ptr& sp) {
+  json::object envelope(sp);
+  envelope.reserve(3);
+  envelope.emplace("code", code);
+  envelope.emplace("message", json::string_view(message.data(), message.size()));
+  envelope.emplace("data", nullptr);
+  return envelope;
+}
+
+json::string_view jsv(std::string_view s) { return {s.data(), s.size()}; }
+
+void setValidationData(json::object& envelope, const std::vector<FieldError>& errors, const json::storage_ptr& sp) {
+  json::object data(sp);
+  data.emplace("type", "validation_error");
+  json::array list(sp);
+  list.reserve(errors.size());
+  for (const FieldError& field : errors) {
+    json::object entry(sp);
+    entry.reserve(3);
+    entry.emplace("key", jsv(field.key));
+    entry.emplace("message", jsv(field.message));
+    entry.emplace("value", jsv(field.value));
+    list.emplace_back(std::move(entry));
+  }
+  data.emplace("errors", std::move(list));
+  envelope["data"] = std::move(data);
+}
+
+}  // namespace
+
+unsigned httpStatus(ErrorCode code) noexcept {
+  // No default: adding an ErrorCode without a mapping is a compile warning
+  // (an error in our builds).
+  switch (code) {
+    case ErrorCode::unauthenticated: return 401;
+    case ErrorCode::invalid_argument: return 400;
+    case ErrorCode::permission_denied: return 403;
+    case ErrorCode::not_found: return 404;
+    case ErrorCode::failed_precondition: return 400;
+    case ErrorCode::external_error: return 400;
+    case ErrorCode::unavailable: return 500;
+    case ErrorCode::internal: return 500;
+  }
+  return 500;  // unreachable for valid enumerators
+}
+
+const char* reasonPhrase(unsigned status) noexcept {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+  }
+}
+
+std::string simpleEnvelope(unsigned code, std::string_view message, EnvelopeData data) {
+  unsigned char arena[kArenaBytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  json::storage_ptr sp(&mr);
+  json::object envelope = makeEnvelope(code, message, sp);
+  if (data == EnvelopeData::empty_object) envelope["data"] = json::object(sp);
+  return json::serialize(envelope);
+}
+
+std::string validationEnvelope(const std::vector<FieldError>& errors) {
+  unsigned char arena[kArenaBytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  json::storage_ptr sp(&mr);
+  json::object envelope = makeEnvelope(400, kValidationFailedMessage, sp);
+  setValidationData(envelope, errors, sp);
+  return json::serialize(envelope);
+}
+
+std::string errorEnvelope(const Error& error) {
+  unsigned char arena[kArenaBytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  json::storage_ptr sp(&mr);
+  const unsigned status = httpStatus(error.code);
+  // Each message is fixed by the contract except the 403 texts of §2.
+  switch (error.code) {
+    case ErrorCode::unauthenticated: return simpleEnvelope(status, kInvalidTokenMessage, EnvelopeData::empty_object);
+    case ErrorCode::invalid_argument:
+    case ErrorCode::failed_precondition: return validationEnvelope(error.fields);
+    case ErrorCode::permission_denied:
+      return simpleEnvelope(status, error.message.empty() ? std::string_view("insufficient permissions") : error.message,
+                            EnvelopeData::empty_object);
+    case ErrorCode::not_found: {
+      json::object envelope = makeEnvelope(status, "user not found", sp);
+      setValidationData(envelope, error.fields, sp);
+      return json::serialize(envelope);
+    }
+    case ErrorCode::external_error: {
+      json::object envelope = makeEnvelope(status, "external service error", sp);
+      json::object data(sp);
+      data.emplace("type", "external_api_error");
+      data.emplace("errors", json::array(sp));
+      data.emplace("details", json::object(sp));  // nothing the client may see
+      envelope["data"] = std::move(data);
+      return json::serialize(envelope);
+    }
+    case ErrorCode::unavailable:
+    case ErrorCode::internal: return simpleEnvelope(status, kInternalErrorMessage, EnvelopeData::null);
+  }
+  return simpleEnvelope(500, kInternalErrorMessage, EnvelopeData::null);
+}
+
+std::string userEnvelope(const User& user, std::string_view message) {
+  unsigned char arena[kArenaBytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  json::storage_ptr sp(&mr);
+  json::object envelope = makeEnvelope(200, message, sp);
+  json::object data(sp);
+  data.reserve(6);
+  data.emplace("id", jsv(user.id));
+  data.emplace("username", jsv(user.username));
+  data.emplace("email", jsv(user.email));
+  data.emplace("organization_id", jsv(user.organization_id));
+  data.emplace("status", toString(user.status));
+  const std::string updated = formatRfc3339(user.updated_at);
+  data.emplace("updated_at", jsv(updated));
+  envelope["data"] = std::move(data);
+  return json::serialize(envelope);
+}
+
+}  // namespace useradmin::beast

@@ -1,0 +1,496 @@
+// One HTTP/1.1 connection: reads requests (keep-alive, pipelined) with
+// limits and timeouts, hands them to the Api, writes the responses in order.
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include "server_state.hpp"
+#include "useradmin/beast/envelope.hpp"
+#include "useradmin/beast/request_id.hpp"
+
+namespace useradmin::beast::detail {
+
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// The pieces of a request the adapter uses, in buffers reused from one
+// request to the next (steady state: no allocation while parsing).
+struct ParsedRequest {
+  std::string method;
+  std::string target;
+  std::string authorization;
+  unsigned authorization_count = 0;
+  std::string request_id;
+  std::string body;
+  bool expect_continue = false;
+  bool has_transfer_encoding = false;
+
+  void reset() {
+    method.clear();
+    target.clear();
+    authorization.clear();
+    authorization_count = 0;
+    request_id.clear();
+    body.clear();
+    expect_continue = false;
+    has_transfer_encoding = false;
+  }
+};
+
+// A Beast parser that keeps only what ParsedRequest holds. Beast validates
+// the syntax (request line, field names and values, Content-Length,
+// Transfer-Encoding, chunks) and enforces the header and body limits.
+// Beast's own header_limit only bounds the bytes of one parse call, so a
+// header that arrives in pieces can exceed it field by field; the parser
+// therefore also counts the header bytes it has seen, across calls.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  RequestParser(ParsedRequest& out, std::size_t header_limit) : out_(out), header_left_(header_limit) {
+    this->header_limit(static_cast<std::uint32_t>(header_limit));
+  }
+
+ private:
+  void on_request_impl(http::verb, boost::beast::string_view method, boost::beast::string_view target, int version,
+                       error_code& ec) override {
+    // HTTP/1.0 and 1.1 only (the parser accepts any single digits).
+    if (version != 10 && version != 11) {
+      ec = http::error::bad_version;
+      return;
+    }
+    if (!consume(method.size() + target.size() + 12, ec)) return;  // "M T HTTP/1.1\r\n"
+    out_.method.assign(method.data(), method.size());
+    out_.target.assign(target.data(), target.size());
+  }
+
+  // Counts header bytes; false (and header_limit) once over the limit.
+  bool consume(std::size_t bytes, error_code& ec) {
+    if (bytes > header_left_) {
+      ec = http::error::header_limit;
+      return false;
+    }
+    header_left_ -= bytes;
+    return true;
+  }
+
+  void on_response_impl(int, boost::beast::string_view, int, error_code& ec) override {
+    ec = http::error::bad_version;  // never called for requests
+  }
+
+  void on_field_impl(http::field name, boost::beast::string_view name_string, boost::beast::string_view value,
+                     error_code& ec) override {
+    if (!consume(name_string.size() + value.size() + 4, ec)) return;  // "N: V\r\n"
+    switch (name) {
+      case http::field::authorization:
+        if (out_.authorization_count++ == 0) out_.authorization.assign(value.data(), value.size());
+        break;
+      case http::field::expect:
+        out_.expect_continue = boost::beast::iequals(value, "100-continue");
+        break;
+      case http::field::transfer_encoding: out_.has_transfer_encoding = true; break;
+      default:
+        if (out_.request_id.empty() && boost::beast::iequals(name_string, "x-request-id"))
+          out_.request_id.assign(value.data(), std::min<std::size_t>(value.size(), kMaxRequestIdLength + 1));
+        break;
+    }
+  }
+
+  void on_header_impl(error_code&) override {}
+
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code&) override {
+    if (content_length) out_.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(*content_length, 65536)));
+  }
+
+  std::size_t on_body_impl(boost::beast::string_view body, error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {}
+
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body, error_code&) override {
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  void on_finish_impl(error_code&) override {}
+
+  ParsedRequest& out_;
+  std::size_t header_left_;
+};
+
+constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kBufferLimit = 32 * 1024;
+// After a closing response: how long (and how much) unread input is drained
+// so the peer sees the response instead of a reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 256 * 1024;
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+void appendNumber(std::string& out, std::uint64_t value) {
+  char buf[20];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  while (n > 0) out.push_back(buf[--n]);
+}
+
+std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+class HttpSession final : public SessionControl, public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(ServerState& state, tcp::socket socket) : state_(state), stream_(std::move(socket)), buffer_(kBufferLimit) {
+    error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    client_address_ = ec ? std::string("unknown") : remote.address().to_string();
+  }
+
+  ~HttpSession() override {
+    if (registered_) state_.unregisterSession(this);
+  }
+
+  // Serves the connection.
+  void start() {
+    state_.registerSession(shared_from_this());
+    registered_ = true;
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->guarded([&] { self->waitRequest(); }); });
+  }
+
+  // Answers 503 and closes (over max_connections); not registered.
+  void startRejected() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->guarded([&] {
+        self->phase_ = Phase::processing;
+        self->request_id_ = generateRequestId();
+        self->close_after_ = true;
+        ApiResponse response;
+        response.status = 503;
+        response.body = simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null);
+        response.reason = "too_many_connections";
+        self->send(std::move(response));
+      });
+    });
+  }
+
+  void stop() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      // An idle connection has nothing in flight: close it now. A request
+      // being read or processed completes and its response says close.
+      if (self->phase_ == Phase::idle) self->closeNow();
+    });
+  }
+
+  void forceClose() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->closeNow(); });
+  }
+
+ private:
+  enum class Phase { idle, reading, processing, writing, closing };
+
+  bool shuttingDown() const { return stopping_ || state_.stopping.load(std::memory_order_relaxed); }
+
+  // Every completion handler runs inside this: an exception never escapes
+  // into Asio. Before the response is under way it becomes a 500.
+  template <class F>
+  void guarded(F&& f) noexcept {
+    try {
+      f();
+      return;
+    } catch (const std::exception& e) {
+      onException(e.what());
+    } catch (...) {
+      onException("unknown exception");
+    }
+  }
+
+  void onException(const char* what) noexcept {
+    try {
+      if (phase_ == Phase::reading || phase_ == Phase::processing) {
+        close_after_ = true;
+        send(internalErrorResponse(std::string("exception in session: ") + what));
+        return;
+      }
+    } catch (...) {
+    }
+    closeNow();
+  }
+
+  // Waits for the next request; the idle timeout runs until its first byte.
+  void waitRequest() {
+    phase_ = Phase::idle;
+    if (shuttingDown()) return closeNow();
+    if (buffer_.size() > 0) return readHeader();  // pipelined bytes already here
+    stream_.expires_after(state_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size())),
+                            boost::beast::bind_front_handler(&HttpSession::onFirstBytes, shared_from_this()));
+  }
+
+  void onFirstBytes(error_code ec, std::size_t n) {
+    guarded([&] {
+      if (ec) return closeNow();  // EOF, idle timeout, reset, or stopped
+      buffer_.commit(n);
+      readHeader();
+    });
+  }
+
+  // Reads one request's header; the request timeout runs from here.
+  void readHeader() {
+    phase_ = Phase::reading;
+    head_ = false;
+    started_ = std::chrono::steady_clock::now();
+    request_.reset();
+    parser_.emplace(request_, state_.options.max_header_bytes);
+    parser_->body_limit(state_.options.max_body_bytes);
+    stream_.expires_after(state_.options.request_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            boost::beast::bind_front_handler(&HttpSession::onHeader, shared_from_this()));
+  }
+
+  void onHeader(error_code ec, std::size_t) {
+    guarded([&] {
+      if (ec) return failRead(ec);
+      // A Transfer-Encoding other than a final "chunked" leaves the body
+      // length unknown (RFC 9112 §6.3): refuse rather than guess.
+      if (request_.has_transfer_encoding && !parser_->chunked())
+        return refuse(400, kBadRequestMessage, "bad_transfer_encoding", {});
+      if (parser_->is_done()) return onRequest();
+      if (request_.expect_continue) {
+        return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                                boost::beast::bind_front_handler(&HttpSession::onContinueSent, shared_from_this()));
+      }
+      readBody();
+    });
+  }
+
+  void onContinueSent(error_code ec, std::size_t) {
+    guarded([&] {
+      if (ec) return closeNow();
+      readBody();
+    });
+  }
+
+  void readBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     boost::beast::bind_front_handler(&HttpSession::onBody, shared_from_this()));
+  }
+
+  void onBody(error_code ec, std::size_t) {
+    guarded([&] {
+      if (ec) return failRead(ec);
+      onRequest();
+    });
+  }
+
+  // A read failed: answer what deserves an answer, then close.
+  void failRead(error_code ec) {
+    if (ec == http::error::header_limit) return refuse(431, kHeaderTooLargeMessage, "header_too_large", {});
+    if (ec == http::error::body_limit) return refuse(413, kPayloadTooLargeMessage, "body_too_large", {});
+    if (ec == http::error::buffer_overflow) return refuse(431, kHeaderTooLargeMessage, "buffer_overflow", {});
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::need_more) {
+      return refuse(400, kBadRequestMessage, "malformed_request", ec.message());
+    }
+    // EOF, timeout (a trickling client), reset, or cancelled: nobody to answer.
+    closeNow();
+  }
+
+  void refuse(unsigned status, std::string_view message, const char* reason, std::string detail) {
+    close_after_ = true;
+    ApiResponse response;
+    response.status = status;
+    response.body = simpleEnvelope(status, message, EnvelopeData::null);
+    response.reason = reason;
+    response.detail = std::move(detail);
+    assignRequestId(request_id_, request_.request_id);
+    send(std::move(response));
+  }
+
+  // A complete request: decide what needs no storage here, run the library
+  // call on the worker pool, and come back to this strand with the answer.
+  void onRequest() {
+    phase_ = Phase::processing;
+    keep_alive_ = parser_->keep_alive();
+    head_ = request_.method == "HEAD";
+    assignRequestId(request_id_, request_.request_id);
+    ApiRequest request;
+    request.method = request_.method;
+    request.target = request_.target;
+    request.authorization = request_.authorization;
+    request.authorization_count = request_.authorization_count;
+    request.body = request_.body;
+    request.request_id = request_id_;
+    request.client_address = client_address_;
+    Prepared prepared = state_.api.prepare(request);
+    if (prepared.response) return send(std::move(*prepared.response));
+
+    net::post(state_.workers, [self = shared_from_this(), route = prepared.route, call = std::move(prepared.call)] {
+      try {
+        ApiResponse response = self->state_.api.execute(*route, call);
+        net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+          self->guarded([&] { self->send(std::move(response)); });
+        });
+      } catch (...) {
+        // Only allocation can fail here; dropping `self` closes the connection.
+      }
+    });
+  }
+
+  // Serializes the response into out_ (reused) and writes it.
+  void send(ApiResponse&& response) {
+    phase_ = Phase::writing;
+    const bool keep_alive = keep_alive_ && !close_after_ && !shuttingDown();
+    keep_alive_ = keep_alive;
+    out_.clear();
+    out_ += "HTTP/1.1 ";
+    appendNumber(out_, response.status);
+    out_.push_back(' ');
+    out_ += reasonPhrase(response.status);
+    out_ +=
+        "\r\nContent-Type: application/json\r\n"
+        "Cache-Control: no-store\r\n"
+        "X-Request-Id: ";
+    out_ += request_id_;
+    out_ += "\r\n";
+    if (response.status == 401) out_ += "WWW-Authenticate: Bearer\r\n";
+    if (!response.allow.empty()) {
+      out_ += "Allow: ";
+      out_ += response.allow;
+      out_ += "\r\n";
+    }
+    if (response.retry_after > 0) {
+      out_ += "Retry-After: ";
+      appendNumber(out_, response.retry_after);
+      out_ += "\r\n";
+    }
+    out_ += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+    out_ += "Content-Length: ";
+    appendNumber(out_, response.body.size());
+    out_ += "\r\n\r\n";
+    if (!head_) out_ += response.body;
+
+    status_ = response.status;
+    actor_ = std::move(response.actor_id);
+    reason_ = std::move(response.reason);
+    detail_ = std::move(response.detail);
+    stream_.expires_after(state_.options.write_timeout);
+    net::async_write(stream_, net::buffer(out_),
+                     boost::beast::bind_front_handler(&HttpSession::onWrite, shared_from_this()));
+  }
+
+  void onWrite(error_code ec, std::size_t) {
+    guarded([&] {
+      logAccess();
+      if (ec) return closeNow();
+      if (close_after_) return lingeringClose();
+      if (!keep_alive_) return gracefulClose();
+      waitRequest();
+    });
+  }
+
+  void logAccess() {
+    if (!state_.access_log) return;
+    AccessRecord record;
+    record.time = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    record.request_id = request_id_;
+    record.method = request_.method.empty() ? std::string_view("-") : std::string_view(request_.method);
+    record.path = request_.target.empty() ? std::string_view("-") : pathOf(request_.target);
+    record.status = status_;
+    record.latency_us = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count());
+    record.client = client_address_;
+    record.actor = actor_;
+    record.reason = reason_;
+    record.detail = detail_;
+    state_.access_log->write(record);
+  }
+
+  // After a normal last response (the client asked to close, or the server
+  // is stopping): the whole request was read, so close at once.
+  void gracefulClose() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    closeNow();
+  }
+
+  // After a refusal, when unread input may remain: half-closes, then reads and discards what the peer still sends (bounded
+  // in time and bytes), so the response is not lost to a TCP reset.
+  void lingeringClose() {
+    phase_ = Phase::closing;
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.clear();
+    stream_.expires_after(kLingerTime);
+    drain();
+  }
+
+  void drain() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->lingered_ += n;
+      if (ec || self->lingered_ > kLingerBytes) return self->closeNow();
+      self->guarded([&] { self->drain(); });
+    });
+  }
+
+  void closeNow() noexcept {
+    phase_ = Phase::closing;
+    stream_.close();  // cancels whatever is pending
+  }
+
+  ServerState& state_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  ParsedRequest request_;
+  std::optional<RequestParser> parser_;
+  std::string out_;
+  std::string client_address_;
+  std::string request_id_;
+  std::chrono::steady_clock::time_point started_{std::chrono::steady_clock::now()};
+  Phase phase_ = Phase::idle;
+  bool keep_alive_ = false;
+  bool close_after_ = false;
+  bool head_ = false;
+  bool stopping_ = false;
+  bool registered_ = false;
+  std::size_t lingered_ = 0;
+  // For the access log line of the response being written.
+  unsigned status_ = 0;
+  std::string actor_;
+  std::string reason_;
+  std::string detail_;
+};
+
+}  // namespace
+
+SessionControl::~SessionControl() = default;
+
+void startSession(ServerState& state, tcp::socket socket) {
+  std::make_shared<HttpSession>(state, std::move(socket))->start();
+}
+
+void rejectConnection(ServerState& state, tcp::socket socket) {
+  std::make_shared<HttpSession>(state, std::move(socket))->startRejected();
+}
+
+}  // namespace useradmin::beast::detail

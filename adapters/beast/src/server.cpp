@@ -1,0 +1,303 @@
+// The Server: listener (acceptor), I/O threads, worker pool and the drain.
+#include "useradmin/beast/server.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "server_state.hpp"
+
+namespace useradmin::beast {
+
+namespace net = boost::asio;
+using tcp = boost::asio::ip::tcp;
+
+namespace detail {
+
+namespace {
+
+std::unique_ptr<AccessLog> makeAccessLog(const ServerOptions& options) {
+  if (!options.access_log) return nullptr;
+  return std::make_unique<AccessLog>(options.access_log_sink);
+}
+
+std::unique_ptr<RateLimiter> makeLimiter(const std::optional<RateLimit>& limit, std::size_t max_keys) {
+  if (!limit) return nullptr;
+  return std::make_unique<RateLimiter>(*limit, max_keys);
+}
+
+}  // namespace
+
+ServerState::ServerState(const ServerOptions& opts, Services services, std::size_t io_threads,
+                         std::size_t worker_threads)
+    : options(opts),
+      client_limiter(makeLimiter(opts.client_rate_limit, opts.rate_limit_max_keys)),
+      actor_limiter(makeLimiter(opts.actor_rate_limit, opts.rate_limit_max_keys)),
+      api(services, opts.base_path, apiRoutes(), client_limiter.get(), actor_limiter.get()),
+      access_log(makeAccessLog(opts)),
+      ioc(static_cast<int>(io_threads)),
+      workers(worker_threads) {}
+
+void ServerState::registerSession(const std::shared_ptr<SessionControl>& session) {
+  const std::lock_guard<std::mutex> lock(sessions_mutex);
+  sessions.emplace(session.get(), session);
+}
+
+void ServerState::unregisterSession(const SessionControl* session) {
+  const std::lock_guard<std::mutex> lock(sessions_mutex);
+  sessions.erase(session);
+  if (sessions.empty()) drained.notify_all();
+}
+
+std::size_t ServerState::sessionCount() {
+  const std::lock_guard<std::mutex> lock(sessions_mutex);
+  return sessions.size();
+}
+
+std::vector<std::shared_ptr<SessionControl>> ServerState::liveSessions() {
+  std::vector<std::shared_ptr<SessionControl>> out;
+  const std::lock_guard<std::mutex> lock(sessions_mutex);
+  out.reserve(sessions.size());
+  for (auto& entry : sessions)
+    if (auto session = entry.second.lock()) out.push_back(std::move(session));
+  return out;
+}
+
+// Accepts connections on its own strand until the acceptor is closed.
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(ServerState& state, tcp::acceptor acceptor)
+      : state_(state), acceptor_(std::move(acceptor)), retry_timer_(acceptor_.get_executor()) {}
+
+  void start() {
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
+  }
+
+  // Stops accepting; connections already accepted are not touched.
+  void close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->acceptor_.close(ignored);
+      self->retry_timer_.cancel();
+    });
+  }
+
+ private:
+  void accept() {
+    if (!acceptor_.is_open()) return;
+    // Each connection gets its own strand.
+    acceptor_.async_accept(net::make_strand(state_.ioc), [self = shared_from_this()](
+                                                             boost::system::error_code ec, tcp::socket socket) {
+      self->onAccept(ec, std::move(socket));
+    });
+  }
+
+  void onAccept(boost::system::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) {
+      // E.g. out of file descriptors: back off instead of spinning.
+      std::fprintf(stderr, "useradmin: accept failed: %s\n", ec.message().c_str());
+      retry_timer_.expires_after(std::chrono::milliseconds(50));
+      retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
+        if (!wait_ec) self->accept();
+      });
+      return;
+    }
+    try {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (state_.sessionCount() >= state_.options.max_connections)
+        rejectConnection(state_, std::move(socket));
+      else
+        startSession(state_, std::move(socket));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "useradmin: cannot start a connection: %s\n", e.what());
+    }
+    accept();
+  }
+
+  ServerState& state_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+};
+
+}  // namespace detail
+
+struct Server::Impl {
+  std::unique_ptr<detail::ServerState> state;
+  std::shared_ptr<detail::Listener> listener;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> io_threads;
+  tcp::endpoint endpoint;
+  std::mutex shutdown_mutex;
+  bool shut_down = false;
+
+  // I/O threads still inside io_context::run.
+  std::mutex running_mutex;
+  std::condition_variable running_changed;
+  std::size_t running = 0;
+
+  void runIo() {
+    for (;;) {
+      try {
+        state->ioc.run();
+        break;
+      } catch (const std::exception& e) {
+        // Sessions catch their own exceptions; this is the last resort.
+        std::fprintf(stderr, "useradmin: exception in I/O thread: %s\n", e.what());
+      } catch (...) {
+        std::fprintf(stderr, "useradmin: unknown exception in I/O thread\n");
+      }
+    }
+    const std::lock_guard<std::mutex> lock(running_mutex);
+    --running;
+    running_changed.notify_all();
+  }
+
+  // Waits until every session is gone or `deadline` passes.
+  bool waitDrained(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock<std::mutex> lock(state->sessions_mutex);
+    return state->drained.wait_until(lock, deadline, [&] { return state->sessions.empty(); });
+  }
+};
+
+namespace {
+
+std::size_t hardwareThreads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
+Error optionError(std::string detail) {
+  Error e = Error::invalidArgument({"options", "invalid", detail}, "bad_options");
+  e.detail = std::move(detail);
+  return e;
+}
+
+Error listenError(std::string detail) {
+  Error e = Error::unavailable(std::move(detail));
+  e.message = "cannot listen";
+  e.reason = "listen_failed";
+  return e;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Services services) {
+  if (options.max_header_bytes < 256) return optionError("max_header_bytes must be at least 256");
+  if (options.max_connections == 0) return optionError("max_connections must be at least 1");
+  for (const auto* limit : {&options.client_rate_limit, &options.actor_rate_limit})
+    if (*limit && !((*limit)->rate > 0)) return optionError("rate limits need a rate > 0");
+  for (auto timeout : {options.request_timeout, options.idle_timeout, options.write_timeout})
+    if (timeout.count() <= 0) return optionError("timeouts must be positive");
+
+  const std::size_t io_threads = options.io_threads > 0 ? options.io_threads : hardwareThreads();
+  const std::size_t worker_threads =
+      options.worker_threads > 0 ? options.worker_threads : std::max<std::size_t>(4, 2 * hardwareThreads());
+
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->state = std::make_unique<detail::ServerState>(options, services, io_threads, worker_threads);
+  } catch (const std::exception& e) {
+    return optionError(e.what());
+  }
+  auto& ioc = impl->state->ioc;
+
+  // Resolve: an IP literal directly, a name through the resolver (once).
+  boost::system::error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = net::ip::make_address(options.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, options.port);
+  } else {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
+    if (ec || results.empty()) return listenError("cannot resolve " + options.host + ": " + ec.message());
+    endpoint = results.begin()->endpoint();
+  }
+
+  tcp::acceptor acceptor(net::make_strand(ioc));
+  auto fail = [&](const char* what) {
+    return listenError(std::string(what) + " " + endpoint.address().to_string() + ":" +
+                       std::to_string(endpoint.port()) + ": " + ec.message());
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("cannot open a socket for");
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return fail("cannot set SO_REUSEADDR on");
+  acceptor.bind(endpoint, ec);
+  if (ec) return fail("cannot bind");
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("cannot listen on");
+  impl->endpoint = acceptor.local_endpoint(ec);
+  if (ec) return fail("cannot read the bound address of");
+
+  impl->listener = std::make_shared<detail::Listener>(*impl->state, std::move(acceptor));
+  impl->work.emplace(ioc.get_executor());
+  impl->listener->start();
+  impl->running = io_threads;
+  impl->io_threads.reserve(io_threads);
+  for (std::size_t i = 0; i < io_threads; ++i) impl->io_threads.emplace_back([p = impl.get()] { p->runIo(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { shutdown(std::chrono::seconds(10)); }
+
+std::uint16_t Server::port() const noexcept { return impl_->endpoint.port(); }
+
+std::string Server::host() const {
+  const auto address = impl_->endpoint.address();
+  return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+}
+
+std::string Server::url() const { return "http://" + host() + ":" + std::to_string(port()); }
+
+std::size_t Server::connectionCount() const { return impl_->state->sessionCount(); }
+
+void Server::shutdown(std::chrono::milliseconds drain) {
+  const std::lock_guard<std::mutex> guard(impl_->shutdown_mutex);
+  if (impl_->shut_down) return;
+  impl_->shut_down = true;
+  auto& state = *impl_->state;
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+
+  // 1. Stop accepting. 2. Ask every connection to finish: idle ones close
+  // now, ones with a request in flight answer it (Connection: close).
+  state.stopping.store(true);
+  impl_->listener->close();
+  for (auto& session : state.liveSessions()) session->stop();
+
+  // 3. Wait for the drain; past the deadline, close what is left.
+  if (!impl_->waitDrained(deadline)) {
+    for (auto& session : state.liveSessions()) session->forceClose();
+    impl_->waitDrained(std::chrono::steady_clock::now() + std::chrono::seconds(2));
+  }
+
+  // 4. Let the library calls still on the pool finish, then let the I/O
+  // threads run out of work. Only if they do not (a handler stuck past
+  // every timeout) is the io_context stopped.
+  state.workers.join();
+  impl_->work.reset();
+  {
+    std::unique_lock<std::mutex> lock(impl_->running_mutex);
+    if (!impl_->running_changed.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->running == 0; }))
+      state.ioc.stop();
+  }
+  for (auto& thread : impl_->io_threads) thread.join();
+  impl_->listener.reset();
+  if (state.access_log) state.access_log->flush();
+}
+
+}  // namespace useradmin::beast

@@ -1,0 +1,229 @@
+#include "cli_options.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <map>
+
+namespace useradmin::server {
+
+namespace {
+
+bool parseSize(const std::string& text, std::size_t min, std::size_t max, std::size_t& out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9) return false;
+  const auto value = static_cast<std::size_t>(std::strtoull(text.c_str(), nullptr, 10));
+  if (value < min || value > max) return false;
+  out = value;
+  return true;
+}
+
+bool parseDouble(const std::string& text, double& out) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (errno != 0 || end != text.c_str() + text.size() || !std::isfinite(value)) return false;
+  out = value;
+  return true;
+}
+
+// Seconds, fractions allowed ("0.5"), at most a day.
+bool parseSeconds(const std::string& text, std::chrono::milliseconds& out) {
+  double seconds = 0;
+  if (!parseDouble(text, seconds) || seconds <= 0 || seconds > 86400) return false;
+  out = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000)));
+  return out.count() > 0;
+}
+
+}  // namespace
+
+bool parseListen(const std::string& text, std::string& host, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']') return false;
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string::npos) {
+    return false;  // IPv6 needs brackets
+  }
+  std::size_t p = 0;
+  if (!parseSize(text.substr(colon + 1), 0, 65535, p)) return false;
+  host = h;
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+bool parseRate(const std::string& text, double& per_second) {
+  std::string number = text;
+  double divisor = 1;
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0) {
+    number = text.substr(0, text.size() - 2);
+  } else if (text.size() > 2 && text.compare(text.size() - 2, 2, "/m") == 0) {
+    number = text.substr(0, text.size() - 2);
+    divisor = 60;
+  }
+  double value = 0;
+  if (!parseDouble(number, value) || value <= 0 || value > 1e9) return false;
+  per_second = value / divisor;
+  return true;
+}
+
+std::string usageText(const std::string& program) {
+  return "Usage: " + program + R"( [OPTIONS]
+
+Serves PATCH {base}/users/{id}/reactivate over HTTP/1.1 on a SQLite database.
+
+Contract options:
+  --listen HOST:PORT            address to listen on (default 127.0.0.1:8080; port 0
+                                picks a free port); prints "listening on http://HOST:PORT"
+  --db PATH                     SQLite database file, created and migrated if absent
+                                (default useradmin.db, or DIR/useradmin.db with --demo)
+  --seed FILE.json              load organizations and users from a fixture before
+                                serving (all or nothing)
+  --jwt-hs256-secret-file FILE  trust HS256 tokens signed with the file's contents
+                                (trailing newline stripped)
+  --jwt-public-key FILE.pem     trust RS256/ES256/EdDSA tokens signed by this key
+                                (repeatable)
+  --jwks FILE.json              trust the keys of a JWK Set (repeatable)
+  --issuer ISS                  require this "iss" claim
+  --audience AUD                require this "aud" claim
+  --base-path PATH              route prefix (default /api)
+  --threads N                   I/O threads (default: hardware concurrency)
+  --demo                        create a demo database and HS256 secret if absent,
+                                reset the demo users, print ready-to-paste curl
+                                commands with valid tokens, then serve
+  --help                        show this text
+
+Extensions:
+  --demo-dir DIR                where --demo keeps its files (default ./useradmin-demo)
+  --workers N                   threads running library calls (default max(4, 2 x cores))
+  --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
+  --max-connections N           concurrent connections; more are answered 503 (default 4096)
+  --request-timeout SECONDS     time to receive a whole request (default 10)
+  --idle-timeout SECONDS        keep-alive idle time (default 30)
+  --shutdown-timeout SECONDS    drain time on SIGINT/SIGTERM (default 10)
+  --leeway SECONDS              clock skew tolerated on exp/nbf/iat (default 60)
+  --rate-limit-ip RATE|off      token bucket per client address; RATE is N, N/s or N/m
+                                (default off; 50/s with --demo)
+  --rate-limit-ip-burst N       bucket size (default: RATE per second, at least 1)
+  --rate-limit-actor RATE|off   token bucket per authenticated user (default off;
+                                10/s with --demo)
+  --rate-limit-actor-burst N    bucket size (default: RATE per second, at least 1)
+  --access-log on|off           one JSON line per request on stderr (default on)
+
+Exit status: 0 after a graceful shutdown, 1 on a runtime error (bad database,
+fixture, key or address), 2 on a usage error.
+)";
+}
+
+CliParse parseCli(int argc, const char* const* argv) {
+  CliParse out;
+  CliOptions& o = out.options;
+
+  // Flags with a value: name -> setter returning false on a bad value.
+  using Setter = std::function<bool(const std::string&)>;
+  const auto rate = [](RateFlag& flag) {
+    return [&flag](const std::string& v) {
+      flag.given = true;
+      if (v == "off" || v == "0") {
+        flag.limit.reset();
+        return true;
+      }
+      double per_second = 0;
+      if (!parseRate(v, per_second)) return false;
+      flag.limit = beast::RateLimit{per_second, 0};
+      return true;
+    };
+  };
+  const auto burst = [](RateFlag& flag) {
+    return [&flag](const std::string& v) {
+      double value = 0;
+      if (!parseDouble(v, value) || value < 1 || value > 1e9) return false;
+      flag.burst = value;
+      return true;
+    };
+  };
+  const std::map<std::string, Setter> valued = {
+      {"--listen", [&](const std::string& v) { return parseListen(v, o.host, o.port); }},
+      {"--db", [&](const std::string& v) { return !v.empty() && (o.db = v, true); }},
+      {"--seed", [&](const std::string& v) { return !v.empty() && (o.seed = v, true); }},
+      {"--jwt-hs256-secret-file", [&](const std::string& v) { return !v.empty() && (o.hs256_secret_file = v, true); }},
+      {"--jwt-public-key", [&](const std::string& v) { return !v.empty() && (o.public_keys.push_back(v), true); }},
+      {"--jwks", [&](const std::string& v) { return !v.empty() && (o.jwks_files.push_back(v), true); }},
+      {"--issuer", [&](const std::string& v) { return !v.empty() && (o.issuer = v, true); }},
+      {"--audience", [&](const std::string& v) { return !v.empty() && (o.audience = v, true); }},
+      {"--base-path", [&](const std::string& v) { return !v.empty() && v.front() == '/' && (o.base_path = v, true); }},
+      {"--threads", [&](const std::string& v) { return parseSize(v, 1, 1024, o.threads); }},
+      {"--demo-dir", [&](const std::string& v) { return !v.empty() && (o.demo_dir = v, true); }},
+      {"--workers", [&](const std::string& v) { return parseSize(v, 1, 4096, o.workers); }},
+      {"--durability",
+       [&](const std::string& v) {
+         if (v == "full") o.durability = SqliteDurability::full;
+         else if (v == "normal") o.durability = SqliteDurability::normal;
+         else return false;
+         return true;
+       }},
+      {"--max-connections", [&](const std::string& v) { return parseSize(v, 1, 1000000, o.max_connections); }},
+      {"--request-timeout", [&](const std::string& v) { return parseSeconds(v, o.request_timeout); }},
+      {"--idle-timeout", [&](const std::string& v) { return parseSeconds(v, o.idle_timeout); }},
+      {"--shutdown-timeout", [&](const std::string& v) { return parseSeconds(v, o.shutdown_timeout); }},
+      {"--leeway",
+       [&](const std::string& v) {
+         std::size_t s = 0;
+         if (!parseSize(v, 0, 86400, s)) return false;
+         o.leeway = std::chrono::seconds(static_cast<std::int64_t>(s));
+         return true;
+       }},
+      {"--rate-limit-ip", rate(o.rate_limit_ip)},
+      {"--rate-limit-ip-burst", burst(o.rate_limit_ip)},
+      {"--rate-limit-actor", rate(o.rate_limit_actor)},
+      {"--rate-limit-actor-burst", burst(o.rate_limit_actor)},
+      {"--access-log",
+       [&](const std::string& v) {
+         if (v == "on") o.access_log = true;
+         else if (v == "off") o.access_log = false;
+         else return false;
+         return true;
+       }},
+  };
+
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      o.help = true;
+      continue;
+    }
+    if (arg == "--demo") {
+      o.demo = true;
+      continue;
+    }
+    std::string value;
+    bool inline_value = false;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      inline_value = true;
+    }
+    const auto found = valued.find(arg);
+    if (found == valued.end()) {
+      out.error = arg.rfind("-", 0) == 0 ? "unknown option '" + arg + "'" : "unexpected argument '" + arg + "'";
+      return out;
+    }
+    if (!inline_value) {
+      if (i + 1 >= argc) {
+        out.error = "option '" + arg + "' needs a value";
+        return out;
+      }
+      value = argv[++i];
+    }
+    if (!found->second(value)) {
+      out.error = "invalid value '" + value + "' for " + arg;
+      return out;
+    }
+  }
+  return out;
+}
+
+}  // namespace useradmin::server

@@ -1,0 +1,77 @@
+// Command-line options of useradmin-server (contract §5 plus compatible
+// extensions).
+#ifndef USERADMIN_EXAMPLES_SERVER_CLI_OPTIONS_HPP
+#define USERADMIN_EXAMPLES_SERVER_CLI_OPTIONS_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "useradmin/beast/rate_limiter.hpp"
+#include "useradmin/sqlite/sqlite_store.hpp"
+
+namespace useradmin::server {
+
+/// A rate-limit flag: absent (default), explicitly off, or a bucket.
+struct RateFlag {
+  bool given = false;
+  std::optional<beast::RateLimit> limit;  // nullopt with given = "off"
+  std::optional<double> burst;            // --rate-limit-*-burst
+};
+
+struct CliOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  std::optional<std::string> db;
+  std::optional<std::string> seed;
+  std::optional<std::string> hs256_secret_file;
+  std::vector<std::string> public_keys;
+  std::vector<std::string> jwks_files;
+  std::optional<std::string> issuer;
+  std::optional<std::string> audience;
+  std::string base_path = "/api";
+  std::size_t threads = 0;  // 0: hardware concurrency
+  bool demo = false;
+  bool help = false;
+
+  // Extensions.
+  std::string demo_dir = "useradmin-demo";
+  std::size_t workers = 0;  // 0: max(4, 2 x cores)
+  SqliteDurability durability = SqliteDurability::full;
+  std::size_t max_connections = 4096;
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{30'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  std::chrono::seconds leeway{60};
+  RateFlag rate_limit_ip;
+  RateFlag rate_limit_actor;
+  bool access_log = true;
+};
+
+/// The outcome of parsing: options, or a usage error message.
+struct CliParse {
+  CliOptions options;
+  std::string error;  // not empty: usage error (exit 2)
+};
+
+/// Parses argv. Flags take their value as the next argument or after `=`
+/// (`--listen=127.0.0.1:0`). Unknown flags, missing or malformed values and
+/// stray arguments are usage errors.
+CliParse parseCli(int argc, const char* const* argv);
+
+/// The --help text.
+std::string usageText(const std::string& program);
+
+/// Parses "HOST:PORT" ("[::1]:8080" for IPv6); false when malformed.
+bool parseListen(const std::string& text, std::string& host, std::uint16_t& port);
+
+/// Parses a rate "N", "N/s" or "N/m" (per minute) into tokens per second;
+/// false when malformed or not > 0.
+bool parseRate(const std::string& text, double& per_second);
+
+}  // namespace useradmin::server
+
+#endif  // USERADMIN_EXAMPLES_SERVER_CLI_OPTIONS_HPP

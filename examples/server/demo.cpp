@@ -1,0 +1,173 @@
+#include "demo.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <openssl/rand.h>
+
+#include "useradmin/clock.hpp"
+#include "useradmin/jwt/jwt_issuer.hpp"
+
+namespace useradmin::server {
+
+namespace {
+
+// Embedded so the binary is self-contained.
+constexpr std::string_view kDemoFixture = R"json({
+  "organizations": [
+    {"id": "org_owner", "name": "Acme HQ", "type": "owner"},
+    {"id": "org_d1", "name": "North Distribution", "type": "distributor", "parent_id": "org_owner"},
+    {"id": "org_r1", "name": "Reseller One", "type": "reseller", "parent_id": "org_d1", "suspended": false},
+    {"id": "org_c1", "name": "Customer One", "type": "customer", "parent_id": "org_r1"},
+    {"id": "org_c2", "name": "Customer Two", "type": "customer", "parent_id": "org_r1"},
+    {"id": "org_d2", "name": "South Distribution", "type": "distributor", "parent_id": "org_owner"},
+    {"id": "org_r2", "name": "Reseller Two", "type": "reseller", "parent_id": "org_d2"},
+    {"id": "org_c3", "name": "Customer Three", "type": "customer", "parent_id": "org_r2"}
+  ],
+  "users": [
+    {"id": "usr_root", "username": "root", "email": "root@example.com", "name": "Root Admin",
+     "organization_id": "org_owner", "roles": ["super"], "status": "active"},
+    {"id": "usr_d1_admin", "username": "dana", "email": "dana@north.example.com", "name": "Dana Distributor",
+     "organization_id": "org_d1", "roles": ["admin"], "status": "active"},
+    {"id": "usr_r1_admin", "username": "rick", "email": "rick@reseller-one.example.com", "name": "Rick Reseller",
+     "organization_id": "org_r1", "roles": ["admin"], "status": "active"},
+    {"id": "usr_c1_support", "username": "sam", "email": "sam@customer-one.example.com", "name": "Sam Support",
+     "organization_id": "org_c1", "roles": ["support"], "status": "active"},
+    {"id": "usr_123456789", "username": "jdoe", "email": "jdoe@example.com", "name": "John Doe",
+     "organization_id": "org_c1", "roles": ["support"], "status": "suspended", "suspended_by": "usr_root",
+     "suspended_by_org_id": null},
+    {"id": "usr_c1_alice", "username": "alice", "email": "alice@customer-one.example.com", "name": "Alice",
+     "organization_id": "org_c1", "roles": ["support"], "status": "suspended", "suspended_by": "usr_r1_admin"},
+    {"id": "usr_c2_bob", "username": "bob", "email": "bob@customer-two.example.com", "name": "Bob",
+     "organization_id": "org_c2", "roles": ["support"], "status": "suspended", "suspended_by": "usr_d1_admin"},
+    {"id": "usr_c3_carol", "username": "carol", "email": "carol@customer-three.example.com", "name": "Carol",
+     "organization_id": "org_c3", "roles": ["support"], "status": "suspended", "suspended_by": "usr_root"}
+  ]
+})json";
+
+std::string hex(const unsigned char* bytes, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[bytes[i] >> 4]);
+    out.push_back(kDigits[bytes[i] & 0xF]);
+  }
+  return out;
+}
+
+Error fileError(const std::string& what, const std::string& path) {
+  Error e = Error::internal(what + " " + path + ": " + std::strerror(errno));
+  e.reason = "demo_setup";
+  return e;
+}
+
+struct Persona {
+  const char* title;
+  const char* actor;
+  const char* target;
+  const char* body;  // null: no body
+  unsigned expect;
+  const char* note;
+};
+
+}  // namespace
+
+std::string_view demoFixture() { return kDemoFixture; }
+
+Status ensureDemoDirectory(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return okStatus();
+    errno = ENOTDIR;
+  }
+  return fileError("cannot create demo directory", dir);
+}
+
+Result<std::string> loadOrCreateSecret(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    unsigned char bytes[32];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) {
+      ::close(fd);
+      ::unlink(path.c_str());
+      Error e = Error::internal("RAND_bytes failed");
+      e.reason = "demo_setup";
+      return e;
+    }
+    const std::string secret = hex(bytes, sizeof bytes);
+    const std::string line = secret + "\n";
+    const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    const bool closed = ::close(fd) == 0;
+    if (!written || !closed) {
+      ::unlink(path.c_str());
+      return fileError("cannot write secret file", path);
+    }
+    return secret;
+  }
+  if (errno != EEXIST) return fileError("cannot create secret file", path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fileError("cannot read secret file", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  return secret;
+}
+
+void printDemo(std::ostream& out, const DemoPrintout& demo) {
+  const Timestamp now = std::chrono::time_point_cast<std::chrono::seconds>(systemClock().now());
+  const Timestamp expires = now + std::chrono::hours(24);
+  auto token = [&](const char* actor) {
+    JwtClaims claims;
+    claims.sub = actor;
+    claims.iat = now;
+    claims.exp = expires;
+    claims.iss = demo.issuer;
+    if (demo.audience) claims.aud = {*demo.audience};
+    return issueHs256Token(demo.secret, claims);
+  };
+
+  static const Persona kPersonas[] = {
+      {"Super admin usr_root (owner org_owner) reactivates usr_123456789", "usr_root", "usr_123456789", nullptr, 200,
+       "the contract's example"},
+      {"Reseller admin usr_r1_admin (org_r1) reactivates usr_c1_alice of its customer org_c1", "usr_r1_admin",
+       "usr_c1_alice", nullptr, 200, nullptr},
+      {"Reseller admin usr_r1_admin tries usr_c3_carol of another reseller's customer", "usr_r1_admin",
+       "usr_c3_carol", nullptr, 404, "outside the hierarchy looks like an unknown id"},
+      {"Customer support usr_c1_support (org_c1, no manage:users) tries usr_c2_bob", "usr_c1_support", "usr_c2_bob",
+       nullptr, 403, nullptr},
+      {"Distributor admin usr_d1_admin (org_d1) reactivates usr_c2_bob with a reason", "usr_d1_admin", "usr_c2_bob",
+       R"({"reason":"customer called support"})", 200, nullptr},
+  };
+
+  const std::string base = demo.url + demo.base_path;
+  out << "\nuseradmin demo\n"
+      << "  database: " << demo.db_path << " (demo organizations and users reset to their initial state)\n"
+      << "  HS256 secret: " << demo.secret_path << "\n"
+      << "  tokens below expire at " << formatRfc3339(expires) << "\n\n";
+  int n = 1;
+  for (const Persona& p : kPersonas) {
+    out << "# " << n++ << ". " << p.title;
+    if (p.note) out << " (" << p.note << ")";
+    out << " -> expect " << p.expect << "\n";
+    out << "curl -X PATCH " << base << "/users/" << p.target << "/reactivate -H \"Authorization: Bearer "
+        << token(p.actor) << "\"";
+    if (p.body) out << " -H \"Content-Type: application/json\" -d '" << p.body << "'";
+    out << "\n\n";
+  }
+  out << "# " << n << ". No token at all -> expect 401\n"
+      << "curl -X PATCH " << base << "/users/usr_123456789/reactivate\n\n"
+      << "# Add -i to see the status line and headers (X-Request-Id, WWW-Authenticate, Retry-After).\n"
+      << "# A second run of a 200 command answers 400 not_suspended; restart with --demo to reset.\n\n";
+}
+
+}  // namespace useradmin::server

@@ -1,0 +1,209 @@
+// useradmin-server: the reactivation endpoint over HTTP on SQLite.
+// main only parses flags and wires the parts (see docs/http-api.md).
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "cli_options.hpp"
+#include "demo.hpp"
+#include "useradmin/authorizer.hpp"
+#include "useradmin/beast/server.hpp"
+#include "useradmin/clock.hpp"
+#include "useradmin/fixture.hpp"
+#include "useradmin/jwt/jwt_verifier.hpp"
+#include "useradmin/policy.hpp"
+#include "useradmin/reactivation_service.hpp"
+#include "useradmin/sqlite/sqlite_store.hpp"
+
+namespace {
+
+using namespace useradmin;
+using server::CliOptions;
+
+constexpr const char* kProgram = "useradmin-server";
+
+int usageError(const std::string& message) {
+  std::cerr << kProgram << ": " << message << "\n"
+            << "Usage: " << kProgram << " [--listen HOST:PORT] [--db PATH] [--seed FILE.json] "
+            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--demo] ...\n"
+            << "Try '" << kProgram << " --help' for more information.\n";
+  return 2;
+}
+
+int runtimeError(const std::string& message) {
+  std::cerr << kProgram << ": " << message << "\n";
+  return 1;
+}
+
+// Error text for the operator: the field error (naming the entry) when
+// there is one, then the log-only detail.
+std::string describe(const Error& e) {
+  std::string text;
+  for (const auto& f : e.fields) {
+    if (!text.empty()) text += "; ";
+    text += f.key + ": " + f.message;
+    if (!f.value.empty() && f.message.find(f.value) == std::string::npos) text += " (" + f.value + ")";
+  }
+  if (!e.detail.empty() && text.find(e.detail) == std::string::npos) text += (text.empty() ? "" : " - ") + e.detail;
+  if (text.empty()) text = e.message.empty() ? toString(e.code) : e.message;
+  return text;
+}
+
+bool readFile(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  out = text.str();
+  return true;
+}
+
+std::optional<beast::RateLimit> rateLimit(const server::RateFlag& flag, std::optional<beast::RateLimit> demo_default) {
+  std::optional<beast::RateLimit> limit = flag.given ? flag.limit : demo_default;
+  if (limit) {
+    if (flag.burst) limit->burst = *flag.burst;
+    if (limit->burst < 1) limit->burst = std::max(1.0, std::ceil(limit->rate));
+  }
+  return limit;
+}
+
+// The URL clients should use: an unspecified listen address becomes loopback.
+std::string clientUrl(const beast::Server& s) {
+  std::string host = s.host();
+  if (host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "[::]") host = "[::1]";
+  return "http://" + host + ":" + std::to_string(s.port());
+}
+
+int run(const CliOptions& o) {
+  // Signals are taken synchronously by this thread (sigwait); block them
+  // before any thread starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  // Demo files.
+  std::string db_path = o.db.value_or("useradmin.db");
+  std::optional<std::string> secret_path = o.hs256_secret_file;
+  std::string demo_secret;
+  if (o.demo) {
+    if (!o.db || !o.hs256_secret_file) {
+      if (auto made = server::ensureDemoDirectory(o.demo_dir); !made) return runtimeError(describe(made.error()));
+    }
+    if (!o.db) db_path = o.demo_dir + "/useradmin.db";
+    if (!secret_path) secret_path = o.demo_dir + "/jwt-secret";
+    auto secret = server::loadOrCreateSecret(*secret_path);
+    if (!secret) return runtimeError(describe(secret.error()));
+    demo_secret = *secret;
+  }
+  if (!secret_path && o.public_keys.empty() && o.jwks_files.empty())
+    return usageError("no token keys: give --jwt-hs256-secret-file, --jwt-public-key or --jwks (or --demo)");
+
+  // Token verifier: every key is read and checked once, here.
+  JwtVerifierOptions jwt;
+  if (secret_path) jwt.keys.push_back(JwtKeySource::hs256SecretFile(*secret_path));
+  for (const auto& pem : o.public_keys) jwt.keys.push_back(JwtKeySource::publicKeyPemFile(pem));
+  for (const auto& jwks : o.jwks_files) jwt.keys.push_back(JwtKeySource::jwksFile(jwks));
+  jwt.issuer = o.issuer;
+  jwt.audience = o.audience;
+  jwt.leeway = o.leeway;
+  auto verifier = makeJwtVerifier(jwt);
+  if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
+
+  // Storage.
+  const Policy& policy = defaultPolicy();
+  SqliteStoreOptions store_options;
+  store_options.path = db_path;
+  store_options.durability = o.durability;
+  store_options.policy = &policy;
+  auto store = openSqliteStore(store_options);
+  if (!store) return runtimeError("cannot open database " + db_path + ": " + describe(store.error()));
+
+  const Timestamp now = systemClock().now();
+  if (o.demo) {
+    auto data = loadFixture(server::demoFixture(), policy, now);
+    if (!data) return runtimeError("demo fixture refused: " + describe(data.error()));
+    if (auto seeded = (*store)->seed(*data); !seeded)
+      return runtimeError("cannot seed the demo data: " + describe(seeded.error()));
+  }
+  if (o.seed) {
+    std::string text;
+    if (!readFile(*o.seed, text)) return runtimeError("cannot read seed file " + *o.seed);
+    auto data = loadFixture(text, policy, now);
+    if (!data) return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(data.error()));
+    if (auto seeded = (*store)->seed(*data); !seeded)
+      return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(seeded.error()));
+  }
+
+  // The library.
+  auto authorizer = makePolicyAuthorizer(policy);
+  ReactivationService service({**store, *authorizer, policy, systemClock(), nullptr});
+
+  // The HTTP server.
+  beast::ServerOptions options;
+  options.host = o.host;
+  options.port = o.port;
+  options.base_path = o.base_path;
+  options.io_threads = o.threads;
+  options.worker_threads = o.workers;
+  options.max_connections = o.max_connections;
+  options.request_timeout = o.request_timeout;
+  options.idle_timeout = o.idle_timeout;
+  options.access_log = o.access_log;
+  options.client_rate_limit =
+      rateLimit(o.rate_limit_ip, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{50, 100}) : std::nullopt);
+  options.actor_rate_limit =
+      rateLimit(o.rate_limit_actor, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{10, 20}) : std::nullopt);
+  auto started = beast::Server::start(options, {service, **verifier, systemClock()});
+  if (!started) return runtimeError(describe(started.error()));
+  beast::Server& http = **started;
+
+  if (o.demo) {
+    server::DemoPrintout demo;
+    demo.url = clientUrl(http);
+    demo.base_path = beast::normalizeBasePath(o.base_path);
+    demo.secret = demo_secret;
+    demo.issuer = o.issuer;
+    demo.audience = o.audience;
+    demo.db_path = db_path;
+    demo.secret_path = *secret_path;
+    server::printDemo(std::cout, demo);
+  }
+  std::cout << "listening on " << http.url() << std::endl;  // flushed: scripts wait for this line
+
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cerr << kProgram << ": " << (received == SIGINT ? "SIGINT" : "SIGTERM")
+            << " received, draining connections\n";
+  http.shutdown(o.shutdown_timeout);
+  std::cerr << kProgram << ": stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const auto parsed = server::parseCli(argc, argv);
+  if (!parsed.error.empty()) return usageError(parsed.error);
+  if (parsed.options.help) {
+    std::cout << server::usageText(kProgram);
+    return 0;
+  }
+  try {
+    return run(parsed.options);
+  } catch (const std::exception& e) {
+    return runtimeError(std::string("fatal: ") + e.what());
+  }
+}

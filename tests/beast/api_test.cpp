@@ -1,0 +1,273 @@
+// The adapter's request semantics without sockets: Api::handle over the
+// memory store and the real JWT verifier; request ids; access log lines.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "support/fixtures.hpp"
+#include "useradmin/authorizer.hpp"
+#include "useradmin/beast/access_log.hpp"
+#include "useradmin/beast/api.hpp"
+#include "useradmin/beast/envelope.hpp"
+#include "useradmin/beast/rate_limiter.hpp"
+#include "useradmin/beast/request_id.hpp"
+#include "useradmin/clock.hpp"
+#include "useradmin/jwt/jwt_issuer.hpp"
+#include "useradmin/jwt/jwt_verifier.hpp"
+#include "useradmin/memory_store.hpp"
+#include "useradmin/reactivation_service.hpp"
+
+using namespace useradmin;
+using namespace useradmin::beast;
+namespace json = boost::json;
+
+namespace {
+
+const std::string kSecret = "api-test-secret-0123456789-abcdefghijklmnopqr";
+
+struct ApiHarness {
+  std::unique_ptr<UserStore> store = makeMemoryStore(defaultPolicy());
+  std::unique_ptr<Authorizer> authorizer = makePolicyAuthorizer(defaultPolicy());
+  ReactivationService service{{*store, *authorizer, defaultPolicy(), systemClock(), nullptr}};
+  std::unique_ptr<TokenVerifier> verifier;
+  std::unique_ptr<RateLimiter> client_limiter;
+  std::unique_ptr<RateLimiter> actor_limiter;
+  std::unique_ptr<Api> api;
+
+  explicit ApiHarness(std::optional<RateLimit> client = {}, std::optional<RateLimit> actor = {}) {
+    Dataset d = test::standardDataset();
+    d.users.push_back(test::makeSuspended("usr_123456789", "org_c1"));
+    REQUIRE(store->seed(d));
+    JwtVerifierOptions options;
+    options.keys.push_back(JwtKeySource::hs256Secret(kSecret));
+    verifier = makeJwtVerifier(options).value();
+    if (client) client_limiter = std::make_unique<RateLimiter>(*client);
+    if (actor) actor_limiter = std::make_unique<RateLimiter>(*actor);
+    api = std::make_unique<Api>(Services{service, *verifier, systemClock()}, "/api", apiRoutes(),
+                                client_limiter.get(), actor_limiter.get());
+  }
+
+  static std::string token(const std::string& sub) {
+    JwtClaims c;
+    c.sub = sub;
+    c.iat = std::chrono::time_point_cast<std::chrono::seconds>(systemClock().now());
+    c.exp = *c.iat + std::chrono::hours(1);
+    return issueHs256Token(kSecret, c);
+  }
+
+  ApiResponse patch(const std::string& id, const std::string& authorization, const std::string& body = {},
+                    const std::string& client = "10.0.0.1") {
+    const std::string target = "/api/users/" + id + "/reactivate";
+    ApiRequest request;
+    request.method = "PATCH";
+    request.target = target;
+    request.authorization = authorization;
+    request.authorization_count = authorization.empty() ? 0 : 1;
+    request.body = body;
+    request.request_id = "req-1";
+    request.client_address = client;
+    return api->handle(request);
+  }
+};
+
+json::value bodyOf(const ApiResponse& r) { return json::parse(r.body); }
+
+}  // namespace
+
+TEST_CASE("api: the contract example reactivates usr_123456789", "[beast][api]") {
+  ApiHarness h;
+  auto r = h.patch("usr_123456789", "Bearer " + ApiHarness::token("usr_root"));
+  REQUIRE(r.status == 200);
+  auto body = bodyOf(r);
+  CHECK(body.at("code") == 200);
+  CHECK(body.at("message") == "user reactivated successfully");
+  CHECK(body.at("data").at("status") == "active");
+  CHECK(body.at("data").as_object().size() == 6);
+  CHECK(r.actor_id == "usr_root");
+  auto events = h.store->auditEvents().value();
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back().request_id == "req-1");
+  CHECK(events.back().client_address == "10.0.0.1");
+}
+
+TEST_CASE("api: authorization header parsing", "[beast][api]") {
+  ApiHarness h;
+  const std::string token = ApiHarness::token("usr_root");
+  CHECK(h.patch("usr_c1_target", "").reason == "missing_credentials");
+  CHECK(h.patch("usr_c1_target", "Basic dXNlcjpwYXNz").reason == "not_bearer");
+  CHECK(h.patch("usr_c1_target", "Bearer").reason == "missing_token");
+  CHECK(h.patch("usr_c1_target", "Bearer    ").reason == "missing_token");
+  CHECK(h.patch("usr_c1_target", "Bearertoken").reason == "not_bearer");
+  CHECK(h.patch("usr_c1_target", "Bearer not.a.jwt").status == 401);
+  for (const auto& r : {h.patch("usr_c1_target", "")}) {
+    CHECK(r.status == 401);
+    CHECK(r.body == R"({"code":401,"message":"invalid token","data":{}})");
+  }
+  // The scheme is case-insensitive (RFC 7235) and extra spaces are fine.
+  CHECK(h.patch("usr_c1_target", "bearer  " + token + " ").status == 200);
+}
+
+TEST_CASE("api: several Authorization fields are refused", "[beast][api]") {
+  ApiHarness h;
+  ApiRequest request;
+  request.method = "PATCH";
+  request.target = "/api/users/usr_c1_target/reactivate";
+  const std::string auth = "Bearer " + ApiHarness::token("usr_root");
+  request.authorization = auth;
+  request.authorization_count = 2;
+  auto r = h.api->handle(request);
+  CHECK(r.status == 401);
+  CHECK(r.reason == "multiple_authorization_headers");
+}
+
+TEST_CASE("api: request bodies", "[beast][api]") {
+  ApiHarness h;
+  const std::string auth = "Bearer " + ApiHarness::token("usr_root");
+  SECTION("empty, whitespace and {} are accepted") {
+    CHECK(h.patch("usr_c1_target", auth, "").status == 200);
+    CHECK(h.patch("usr_c2_target", auth, " \r\n").status == 200);
+    CHECK(h.patch("usr_c3_target", auth, "{}").status == 200);
+  }
+  SECTION("a reason is recorded in the audit event") {
+    CHECK(h.patch("usr_c1_target", auth, R"({"reason":"ticket #42 \u00e9"})").status == 200);
+    CHECK(h.store->auditEvents().value().back().note == "ticket #42 \xC3\xA9");
+  }
+  SECTION("a reason of 500 characters is fine, 501 is not") {
+    std::string five_hundred;
+    for (int i = 0; i < 500; ++i) five_hundred += "\xC3\xA9";  // 500 characters, 1000 bytes
+    CHECK(h.patch("usr_c1_target", auth, R"({"reason":")" + five_hundred + "\"}").status == 200);
+    auto r = h.patch("usr_c2_target", auth, R"({"reason":")" + std::string(501, 'x') + "\"}");
+    CHECK(r.status == 400);
+    CHECK(bodyOf(r).at("data").at("errors").at(0).at("key") == "reason");
+    CHECK(bodyOf(r).at("data").at("errors").at(0).at("message") == "too_long");
+  }
+  SECTION("anything else is a validation error and changes nothing") {
+    const auto audit_before = h.store->auditEvents().value().size();
+    struct Case {
+      const char* body;
+      const char* key;
+      const char* message;
+    };
+    for (const Case& c : {Case{"not json", "body", "invalid_json"}, Case{"[]", "body", "invalid_json"},
+                          Case{"\"x\"", "body", "invalid_json"}, Case{"null", "body", "invalid_json"},
+                          Case{"{", "body", "invalid_json"}, Case{R"({"reason":"a"} x)", "body", "invalid_json"},
+                          Case{R"({"status":"active"})", "body", "unknown_field"},
+                          Case{R"({"reason":5})", "reason", "invalid_type"},
+                          Case{R"({"reason":null})", "reason", "invalid_type"},
+                          Case{R"({"reason":["a"]})", "reason", "invalid_type"}}) {
+      INFO(c.body);
+      auto r = h.patch("usr_c1_target", auth, c.body);
+      CHECK(r.status == 400);
+      auto body = bodyOf(r);
+      CHECK(body.at("message") == "validation failed");
+      CHECK(body.at("data").at("type") == "validation_error");
+      CHECK(body.at("data").at("errors").at(0).at("key") == c.key);
+      CHECK(body.at("data").at("errors").at(0).at("message") == c.message);
+    }
+    // An unknown key is echoed, cut to 64 bytes on a character boundary.
+    std::string long_key;
+    for (int i = 0; i < 100; ++i) long_key += "\xC3\xA9";
+    auto r = h.patch("usr_c1_target", auth, "{\"x" + long_key + "\":1}");
+    CHECK(r.status == 400);
+    CHECK(std::string(bodyOf(r).at("data").at("errors").at(0).at("value").as_string()) == "x" + long_key.substr(0, 62));
+    CHECK(h.store->findUser("usr_c1_target").value()->status == UserStatus::suspended);
+    CHECK(h.store->auditEvents().value().size() == audit_before);
+  }
+}
+
+TEST_CASE("api: routing answers come before authentication", "[beast][api]") {
+  ApiHarness h;
+  ApiRequest request;
+  request.method = "GET";
+  request.target = "/api/users/x/reactivate";
+  auto r = h.api->handle(request);
+  CHECK(r.status == 405);
+  CHECK(r.allow == "PATCH");
+  CHECK(r.body == R"({"code":405,"message":"method not allowed","data":null})");
+  request.target = "/nope";
+  r = h.api->handle(request);
+  CHECK(r.status == 404);
+  CHECK(r.body == R"({"code":404,"message":"route not found","data":null})");
+}
+
+TEST_CASE("api: rate limits per client address and per actor", "[beast][api][ratelimit]") {
+  SECTION("client address") {
+    ApiHarness h(RateLimit{0.001, 2.0});
+    CHECK(h.patch("x", "").status == 401);
+    CHECK(h.patch("x", "").status == 401);
+    auto r = h.patch("x", "");
+    CHECK(r.status == 429);
+    CHECK(r.retry_after >= 1);
+    CHECK(r.body == R"({"code":429,"message":"too many requests","data":null})");
+    CHECK(h.patch("x", "", "", "10.0.0.2").status == 401);  // another address
+  }
+  SECTION("actor") {
+    ApiHarness h(std::nullopt, RateLimit{0.001, 1.0});
+    const std::string root = "Bearer " + ApiHarness::token("usr_root");
+    CHECK(h.patch("usr_c1_target", root).status == 200);
+    auto r = h.patch("usr_c2_target", root);
+    CHECK(r.status == 429);
+    CHECK(r.actor_id == "usr_root");
+    CHECK(h.patch("usr_c2_target", "Bearer " + ApiHarness::token("usr_r1_admin")).status == 200);
+  }
+}
+
+TEST_CASE("request ids: sane ids are echoed, others replaced", "[beast][request_id]") {
+  CHECK(isSaneRequestId("abc-123_x.y~z"));
+  CHECK(isSaneRequestId(std::string(128, 'a')));
+  CHECK_FALSE(isSaneRequestId(std::string(129, 'a')));
+  CHECK_FALSE(isSaneRequestId(""));
+  CHECK_FALSE(isSaneRequestId("a b"));
+  CHECK_FALSE(isSaneRequestId("a\r\nX-Evil: 1"));
+  CHECK_FALSE(isSaneRequestId("a\"b"));
+  CHECK(chooseRequestId("client-1") == "client-1");
+  const std::string fresh = chooseRequestId("bad id");
+  CHECK(isSaneRequestId(fresh));
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.insert(generateRequestId());
+  CHECK(ids.size() == 1000);
+}
+
+TEST_CASE("access log: one JSON line, escaped, without secrets", "[beast][access_log]") {
+  AccessRecord r;
+  r.time = timestampFromMillis(1793527200123);
+  r.request_id = "req-1";
+  r.method = "PATCH";
+  r.path = "/api/users/a\"b\n\x01/reactivate";
+  r.status = 404;
+  r.latency_us = 1234;
+  r.client = "127.0.0.1";
+  r.actor = "usr_root";
+  r.reason = "outside_hierarchy";
+  std::string line;
+  formatAccessRecord(r, line);
+  CHECK(line ==
+        "{\"time\":\"2026-11-01T10:00:00.123Z\",\"request_id\":\"req-1\",\"method\":\"PATCH\","
+        "\"path\":\"/api/users/a\\\"b\\n\\u0001/reactivate\",\"status\":404,\"latency_us\":1234,"
+        "\"client\":\"127.0.0.1\",\"actor\":\"usr_root\",\"reason\":\"outside_hierarchy\"}\n");
+  auto parsed = json::parse(line);
+  CHECK(parsed.at("path") == "/api/users/a\"b\n\x01/reactivate");
+  // Whole seconds still carry milliseconds; the per-second cache follows the clock.
+  for (const auto& [ms, text] : std::vector<std::pair<std::int64_t, std::string>>{
+           {1793527200000, "2026-11-01T10:00:00.000Z"}, {1793527201007, "2026-11-01T10:00:01.007Z"},
+           {1793527201999, "2026-11-01T10:00:01.999Z"}, {0, "1970-01-01T00:00:00.000Z"}}) {
+    std::string timed;
+    AccessRecord t = r;
+    t.time = timestampFromMillis(ms);
+    formatAccessRecord(t, timed);
+    CHECK(json::parse(timed).at("time") == text.c_str());
+  }
+
+  std::vector<std::string> lines;
+  {
+    AccessLog log([&](std::string_view l) { lines.emplace_back(l); });
+    log.write(r);
+  }
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == line);
+}
