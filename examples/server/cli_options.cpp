@@ -98,7 +98,7 @@ Contract options:
 
 Extensions:
   --demo-dir DIR                where --demo keeps its files (default ./useradmin-demo)
-  --workers N                   threads running library calls (default max(4, 2 x cores))
+  --workers N                   threads running library calls (default max(64, 2 x cores))
   --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
   --max-connections N           concurrent connections; more are answered 503 (default 4096)
   --request-timeout SECONDS     time to receive a whole request (default 10)

@@ -39,7 +39,7 @@ struct CliOptions {
 
   // Extensions.
   std::string demo_dir = "useradmin-demo";
-  std::size_t workers = 0;  // 0: max(4, 2 x cores)
+  std::size_t workers = 0;  // 0: max(64, 2 x cores)
   SqliteDurability durability = SqliteDurability::full;
   std::size_t max_connections = 4096;
   std::chrono::milliseconds request_timeout{10'000};

@@ -203,7 +203,7 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Serv
 
   const std::size_t io_threads = options.io_threads > 0 ? options.io_threads : hardwareThreads();
   const std::size_t worker_threads =
-      options.worker_threads > 0 ? options.worker_threads : std::max<std::size_t>(4, 2 * hardwareThreads());
+      options.worker_threads > 0 ? options.worker_threads : std::max<std::size_t>(kDefaultWorkerThreads, 2 * hardwareThreads());
 
   auto impl = std::make_unique<Impl>();
   try {

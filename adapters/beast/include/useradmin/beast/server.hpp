@@ -18,6 +18,9 @@
 namespace useradmin::beast {
 
 /// How the server listens, what it tolerates and how it is threaded.
+/// Default worker count: the SQLite store's default group-commit batch size.
+inline constexpr std::size_t kDefaultWorkerThreads = 64;
+
 struct ServerOptions {
   /// An IP address (v4 or v6) or a host name resolved once at start.
   std::string host = "127.0.0.1";
@@ -28,8 +31,10 @@ struct ServerOptions {
   /// Threads running the sockets; 0 = hardware concurrency.
   std::size_t io_threads = 0;
   /// Threads running library calls (which block on storage); 0 =
-  /// max(4, 2 x hardware concurrency). Many calls in flight let a
-  /// group-committing store batch them.
+  /// max(kDefaultWorkerThreads, 2 x hardware concurrency). Each blocked
+  /// call holds a thread, so this bounds the calls in flight and with it the
+  /// batch a group-committing store can form: measured with the SQLite store
+  /// at FULL durability, 4 workers gave ~5.5k reactivations/s, 64 ~12-15k/s.
   std::size_t worker_threads = 0;
   /// Connections served at once; further ones are answered 503 (data null,
   /// `Connection: close`) and closed.
