@@ -139,6 +139,20 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
   return user;
 }
 
+Result<Organization> readOrganization(StatementUse& st) {
+  Organization org;
+  org.id = st.text(0);
+  org.name = st.text(1);
+  const std::string type = st.text(2);
+  const auto parsed = parseOrgType(type);
+  if (!parsed) return corruptRow("organization type", type);
+  org.type = *parsed;
+  org.parent_id = st.optionalText(3);
+  org.suspended = st.integer(4) != 0;
+  org.deleted = st.integer(5) != 0;
+  return org;
+}
+
 Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id) {
   auto st = c.statement(kSelectChain);
   if (!st) return std::move(st).error();
@@ -149,17 +163,9 @@ Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id
     auto row = st->next("reading an organization chain");
     if (!row) return std::move(row).error();
     if (!*row) break;
-    Organization org;
-    org.id = st->text(0);
-    org.name = st->text(1);
-    const std::string type = st->text(2);
-    const auto parsed = parseOrgType(type);
-    if (!parsed) return corruptRow("organization type", type);
-    org.type = *parsed;
-    org.parent_id = st->optionalText(3);
-    org.suspended = st->integer(4) != 0;
-    org.deleted = st->integer(5) != 0;
-    chain.push_back(std::move(org));
+    auto org = readOrganization(*st);
+    if (!org) return std::move(org).error();
+    chain.push_back(std::move(*org));
   }
   if (chain.empty() || !chain.back().parent_id) return chain;
   if (static_cast<std::int64_t>(chain.size()) > kMaxChainLength)

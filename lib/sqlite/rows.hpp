@@ -26,6 +26,10 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id);
 /// `[org, parent, ..., root]` in one recursive query; empty when `id` is
 /// unknown; `internal` when the chain is broken or longer than
 /// kMaxChainLength (a cycle).
+// The organization in the current row of a statement selecting
+// (id, name, type, parent_id, suspended, deleted), in that order.
+Result<Organization> readOrganization(StatementUse& st);
+
 Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id);
 
 /// `UPDATE users ... WHERE id = ? AND version = ?`; true when exactly that

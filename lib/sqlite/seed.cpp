@@ -47,17 +47,9 @@ Result<std::vector<Organization>> loadOrganizations(Connection& c) {
     auto row = st->next("reading organizations");
     if (!row) return std::move(row).error();
     if (!*row) break;
-    Organization org;
-    org.id = st->text(0);
-    org.name = st->text(1);
-    const std::string type = st->text(2);
-    const auto parsed = parseOrgType(type);
-    if (!parsed) return Error::internal("unreadable organization type '" + type + "' of " + org.id);
-    org.type = *parsed;
-    org.parent_id = st->optionalText(3);
-    org.suspended = st->integer(4) != 0;
-    org.deleted = st->integer(5) != 0;
-    orgs.push_back(std::move(org));
+    auto org = readOrganization(*st);
+    if (!org) return std::move(org).error();
+    orgs.push_back(std::move(*org));
   }
   return orgs;
 }

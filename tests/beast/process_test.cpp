@@ -14,6 +14,7 @@
 
 #include "beast/http_client.hpp"
 #include "beast/server_fixture.hpp"
+#include "support/fixtures.hpp"
 
 extern char** environ;
 
@@ -113,20 +114,6 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
-// The contract's §5 fixture.
-const char* kContractSeed = R"({
-  "organizations": [
-    {"id": "org_owner", "name": "Acme HQ", "type": "owner"},
-    {"id": "org_d1", "name": "North Distribution", "type": "distributor", "parent_id": "org_owner"},
-    {"id": "org_r1", "name": "Reseller One", "type": "reseller", "parent_id": "org_d1", "suspended": false},
-    {"id": "org_c1", "name": "Customer One", "type": "customer", "parent_id": "org_r1"}
-  ],
-  "users": [
-    {"id": "usr_root", "username": "root", "email": "root@example.com", "organization_id": "org_owner", "roles": ["super"], "status": "active"},
-    {"id": "usr_123456789", "username": "jdoe", "email": "jdoe@example.com", "organization_id": "org_c1", "roles": ["support"],
-     "status": "suspended", "suspended_by_org_id": null}
-  ]
-})";
 
 struct Workspace {
   TempDir dir;
@@ -136,7 +123,7 @@ struct Workspace {
   std::string err_path = dir.file("stderr.txt");
   Workspace() {
     writeFile(secret_path, kBeastSecret + "\n");
-    writeFile(seed_path, kContractSeed);
+    writeFile(seed_path, kContractFixture);
   }
   std::vector<std::string> args() const {
     return {"--listen", "127.0.0.1:0", "--db", db_path, "--seed", seed_path, "--jwt-hs256-secret-file", secret_path,
@@ -198,7 +185,7 @@ TEST_CASE("process: SIGINT also shuts down gracefully with exit 0", "[beast][pro
 
 TEST_CASE("process: a fixture that breaks the model is refused whole, naming the entry", "[beast][process][slow]") {
   Workspace ws;
-  std::string bad = kContractSeed;
+  std::string bad = kContractFixture;
   const std::string needle = "\"parent_id\": \"org_r1\"";
   bad.replace(bad.find(needle), needle.size(), "\"parent_id\": \"org_zz\"");
   writeFile(ws.seed_path, bad);

@@ -10,24 +10,10 @@ using namespace useradmin::test;
 
 namespace {
 
-// The contract's own example document.
-constexpr const char* kContractExample = R"({
-  "organizations": [
-    {"id": "org_owner", "name": "Acme HQ", "type": "owner"},
-    {"id": "org_d1", "name": "North Distribution", "type": "distributor", "parent_id": "org_owner"},
-    {"id": "org_r1", "name": "Reseller One", "type": "reseller", "parent_id": "org_d1", "suspended": false},
-    {"id": "org_c1", "name": "Customer One", "type": "customer", "parent_id": "org_r1"}
-  ],
-  "users": [
-    {"id": "usr_root", "username": "root", "email": "root@example.com", "organization_id": "org_owner", "roles": ["super"], "status": "active"},
-    {"id": "usr_123456789", "username": "jdoe", "email": "jdoe@example.com", "organization_id": "org_c1", "roles": ["support"],
-     "status": "suspended", "suspended_by_org_id": null}
-  ]
-})";
 
 // Replaces the first occurrence of `from` in the contract example.
 std::string exampleWith(const std::string& from, const std::string& to) {
-  std::string doc = kContractExample;
+  std::string doc = kContractFixture;
   const auto at = doc.find(from);
   REQUIRE(at != std::string::npos);
   return doc.replace(at, from.size(), to);
@@ -45,7 +31,7 @@ void expectRefusedFixture(const std::string& doc, const std::string& key, const 
 }  // namespace
 
 TEST_CASE("fixture: the contract's example loads", "[fixture]") {
-  auto loaded = loadFixture(kContractExample, defaultPolicy(), testEpoch());
+  auto loaded = loadFixture(kContractFixture, defaultPolicy(), testEpoch());
   REQUIRE(loaded);
   REQUIRE(loaded->organizations.size() == 4);
   REQUIRE(loaded->users.size() == 2);

@@ -30,15 +30,6 @@ AuditEvent event(std::string target) {
   return e;
 }
 
-User activated(User u) {
-  u.status = UserStatus::active;
-  u.suspended_at.reset();
-  u.suspended_by.reset();
-  u.suspended_by_org_id.reset();
-  u.version += 1;
-  u.updated_at = testEpoch();
-  return u;
-}
 
 // Activates `id` and appends its event; `fail` makes the unit refuse after writing.
 Status activate(UserStore& store, const std::string& id, bool fail = false) {

@@ -17,29 +17,7 @@ StoreHandle seeded(StoreHandle h, const Dataset& data = standardDataset()) {
   return h;
 }
 
-AuditEvent event(std::string target, std::string outcome = "granted") {
-  AuditEvent e;
-  e.time = testEpoch();
-  e.action = "user.reactivate";
-  e.actor_id = "usr_root";
-  e.target_id = std::move(target);
-  e.outcome = std::move(outcome);
-  e.reason = "test";
-  e.request_id = "req";
-  e.client_address = "127.0.0.1";
-  e.note = "note";
-  return e;
-}
 
-User activated(User u) {
-  u.status = UserStatus::active;
-  u.suspended_at.reset();
-  u.suspended_by.reset();
-  u.suspended_by_org_id.reset();
-  u.version += 1;
-  u.updated_at = testEpoch();
-  return u;
-}
 
 }  // namespace
 
@@ -114,7 +92,7 @@ TEMPLATE_LIST_TEST_CASE("store: a unit that fails leaves no trace", "[store]", A
   const User before = *h.store->findUser("usr_c1_target").value();
   Status failed = h.store->transact([&](UnitOfWork& unit) -> Status {
     REQUIRE(unit.compareAndSetUser(activated(before), before.version).value());
-    REQUIRE(unit.appendAudit(event("usr_c1_target")));
+    REQUIRE(unit.appendAudit(grantedEvent("usr_c1_target")));
     return Error::internal("the unit changed its mind");
   });
   REQUIRE_FALSE(failed);
@@ -128,12 +106,12 @@ TEMPLATE_LIST_TEST_CASE("store: the change and its audit event commit together",
   const User before = *h.store->findUser("usr_c1_target").value();
   REQUIRE(h.store->transact([&](UnitOfWork& unit) -> Status {
     REQUIRE(unit.compareAndSetUser(activated(before), before.version).value());
-    return unit.appendAudit(event("usr_c1_target"));
+    return unit.appendAudit(grantedEvent("usr_c1_target"));
   }));
   CHECK(h.store->findUser("usr_c1_target").value()->status == UserStatus::active);
   const auto events = h.store->auditEvents(0, 100).value();
   REQUIRE(events.size() == 1);
-  AuditEvent expected = event("usr_c1_target");
+  AuditEvent expected = grantedEvent("usr_c1_target");
   expected.id = events[0].id;
   CHECK(events[0].id > 0);
   CHECK(events[0].time == expected.time);
@@ -150,7 +128,7 @@ TEMPLATE_LIST_TEST_CASE("store: the change and its audit event commit together",
 TEMPLATE_LIST_TEST_CASE("store: audit events page in order by id", "[store]", AllStores) {
   auto h = seeded(TestType::make(defaultPolicy()));
   for (int i = 0; i < 25; ++i)
-    REQUIRE(h.store->transact([&](UnitOfWork& unit) { return unit.appendAudit(event("t" + std::to_string(i))); }));
+    REQUIRE(h.store->transact([&](UnitOfWork& unit) { return unit.appendAudit(grantedEvent("t" + std::to_string(i))); }));
   const auto all = h.store->auditEvents(0, 1000).value();
   REQUIRE(all.size() == 25);
   for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i].id > all[i - 1].id);
@@ -180,7 +158,7 @@ TEMPLATE_LIST_TEST_CASE("store: racing compare-and-sets across threads have exac
         if (!swapped) return std::move(swapped).error();
         if (*swapped) {
           ++winners;  // the unit commits: a retried unit never reaches here twice
-          return unit.appendAudit(event("usr_c1_target"));
+          return unit.appendAudit(grantedEvent("usr_c1_target"));
         }
         return okStatus();
       });
@@ -213,7 +191,7 @@ TEMPLATE_LIST_TEST_CASE("store: a failing unit does not disturb units running be
           if (!current) return std::move(current).error();
           auto swapped = unit.compareAndSetUser(activated(**current), (*current)->version);
           if (!swapped) return std::move(swapped).error();
-          if (Status a = unit.appendAudit(event(id)); !a) return a;
+          if (Status a = unit.appendAudit(grantedEvent(id)); !a) return a;
           if (fail) return Error::internal("deliberate");
           return okStatus();
         });

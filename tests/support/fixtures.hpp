@@ -100,6 +100,47 @@ inline Dataset standardDataset() {
   return d;
 }
 
+// `u` as a reactivation leaves it: active, suspension cleared, next version.
+inline User activated(User u) {
+  u.status = UserStatus::active;
+  u.suspended_at.reset();
+  u.suspended_by.reset();
+  u.suspended_by_org_id.reset();
+  u.version += 1;
+  u.updated_at = testEpoch();
+  return u;
+}
+
+// An audit event as a granted reactivation by usr_root writes it.
+inline AuditEvent grantedEvent(std::string target) {
+  AuditEvent e;
+  e.time = testEpoch();
+  e.action = "user.reactivate";
+  e.actor_id = "usr_root";
+  e.target_id = std::move(target);
+  e.outcome = "granted";
+  e.reason = "test";
+  e.request_id = "req";
+  e.client_address = "127.0.0.1";
+  e.note = "note";
+  return e;
+}
+
+// The contract's own §5 fixture document, byte for byte.
+inline constexpr const char* kContractFixture = R"({
+  "organizations": [
+    {"id": "org_owner", "name": "Acme HQ", "type": "owner"},
+    {"id": "org_d1", "name": "North Distribution", "type": "distributor", "parent_id": "org_owner"},
+    {"id": "org_r1", "name": "Reseller One", "type": "reseller", "parent_id": "org_d1", "suspended": false},
+    {"id": "org_c1", "name": "Customer One", "type": "customer", "parent_id": "org_r1"}
+  ],
+  "users": [
+    {"id": "usr_root", "username": "root", "email": "root@example.com", "organization_id": "org_owner", "roles": ["super"], "status": "active"},
+    {"id": "usr_123456789", "username": "jdoe", "email": "jdoe@example.com", "organization_id": "org_c1", "roles": ["support"],
+     "status": "suspended", "suspended_by_org_id": null}
+  ]
+})";
+
 inline Organization& orgIn(Dataset& d, const std::string& id) {
   for (auto& o : d.organizations)
     if (o.id == id) return o;
