@@ -19,16 +19,6 @@ using namespace useradmin::test;
 
 namespace {
 
-AuditEvent event(std::string target) {
-  AuditEvent e;
-  e.time = testEpoch();
-  e.action = "user.reactivate";
-  e.actor_id = "usr_root";
-  e.target_id = std::move(target);
-  e.outcome = "granted";
-  e.reason = "test";
-  return e;
-}
 
 
 // Activates `id` and appends its event; `fail` makes the unit refuse after writing.
@@ -39,7 +29,7 @@ Status activate(UserStore& store, const std::string& id, bool fail = false) {
     if (!*current) return Error::internal("no user " + id);
     auto swapped = unit.compareAndSetUser(activated(**current), (*current)->version);
     if (!swapped) return std::move(swapped).error();
-    if (Status a = unit.appendAudit(event(id)); !a) return a;
+    if (Status a = unit.appendAudit(grantedEvent(id)); !a) return a;
     if (fail) return Error::internal("deliberate");
     return okStatus();
   });
@@ -197,7 +187,7 @@ TEST_CASE("sqlite store: a unit that throws is rolled back and the exception rea
   const User before = *store->findUser("usr_c1_target").value();
   CHECK_THROWS_WITH(store->transact([&](UnitOfWork& unit) -> Status {
     REQUIRE(unit.compareAndSetUser(activated(before), before.version).value());
-    REQUIRE(unit.appendAudit(event("usr_c1_target")));
+    REQUIRE(unit.appendAudit(grantedEvent("usr_c1_target")));
     throw std::runtime_error("boom");
   }),
                     "boom");
