@@ -19,8 +19,6 @@ using namespace useradmin::test;
 
 namespace {
 
-
-
 // Activates `id` and appends its event; `fail` makes the unit refuse after writing.
 Status activate(UserStore& store, const std::string& id, bool fail = false) {
   return store.transact([&](UnitOfWork& unit) -> Status {
