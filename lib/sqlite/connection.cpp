@@ -12,6 +12,29 @@ bool isBusyCode(int rc) noexcept {
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
+bool isConnectionFault(int rc) noexcept {
+  switch (rc & 0xFF) {
+    case SQLITE_IOERR:
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PROTOCOL:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// Keeps the first fault a connection met; later ones add nothing.
+void recordFault(int& fault, int rc) noexcept {
+  if (isConnectionFault(rc) && fault == SQLITE_OK) fault = rc;
+}
+
+}  // namespace
+
 Error sqliteFailure(sqlite3* db, int rc, std::string_view what) {
   std::string detail(what);
   detail += ": ";
@@ -25,12 +48,12 @@ Error sqliteFailure(sqlite3* db, int rc, std::string_view what) {
 
 // ---- StatementUse -------------------------------------------------------------
 
-StatementUse::StatementUse(sqlite3* db, sqlite3_stmt* stmt, bool* in_use) noexcept
-    : db_(db), stmt_(stmt), in_use_(in_use) {}
+StatementUse::StatementUse(sqlite3* db, sqlite3_stmt* stmt, bool* in_use, int* fault) noexcept
+    : db_(db), stmt_(stmt), in_use_(in_use), fault_(fault) {}
 
 StatementUse::StatementUse(StatementUse&& other) noexcept
     : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), in_use_(std::exchange(other.in_use_, nullptr)),
-      bind_rc_(other.bind_rc_) {}
+      fault_(other.fault_), bind_rc_(other.bind_rc_) {}
 
 StatementUse::~StatementUse() {
   if (stmt_ == nullptr) return;
@@ -72,7 +95,9 @@ void StatementUse::bindOptTime(int index, const std::optional<Timestamp>& time) 
 
 int StatementUse::step() {
   if (bind_rc_ != SQLITE_OK) return bind_rc_;
-  return sqlite3_step(stmt_);
+  const int rc = sqlite3_step(stmt_);
+  recordFault(*fault_, rc);
+  return rc;
 }
 
 Result<bool> StatementUse::next(std::string_view what) {
@@ -118,9 +143,9 @@ Error StatementUse::failure(int rc, std::string_view what) const {
 // ---- Connection -----------------------------------------------------------------
 
 Result<std::unique_ptr<Connection>> Connection::open(const std::string& path, int flags,
-                                                     std::chrono::milliseconds busy_timeout) {
+                                                     std::chrono::milliseconds busy_timeout, const char* vfs) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     Error error = sqliteFailure(db, rc, "opening " + path);
     sqlite3_close_v2(db);  // a handle is returned even on failure
@@ -146,18 +171,22 @@ Result<StatementUse> Connection::statement(const char* sql) {
   if (it == cache_.end()) {
     sqlite3_stmt* stmt = nullptr;
     const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return failure(rc, std::string("preparing ") + sql);
+    if (rc != SQLITE_OK) {
+      recordFault(fault_, rc);
+      return failure(rc, std::string("preparing ") + sql);
+    }
     it = cache_.emplace(sql, Cached{stmt, false}).first;
   }
   if (it->second.in_use) return Error::internal(std::string("statement already in use: ") + sql);
   it->second.in_use = true;
-  return StatementUse(db_, it->second.stmt, &it->second.in_use);
+  return StatementUse(db_, it->second.stmt, &it->second.in_use, &fault_);
 }
 
 Status Connection::exec(const char* sql, std::string_view what) {
   char* message = nullptr;
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
   if (rc == SQLITE_OK) return okStatus();
+  recordFault(fault_, rc);
   std::string detail(what);
   detail += ": ";
   detail += message != nullptr ? message : sqlite3_errstr(rc);
@@ -170,18 +199,14 @@ Status Connection::exec(const char* sql, std::string_view what) {
 namespace {
 
 // Prepares, steps once and hands the first row to `read`; uncached because
-// these run once per connection.
+// these run once per connection. A connection fault is recorded in `fault`.
 template <class T, class Read>
-Result<T> queryOne(sqlite3* db, const char* sql, std::string_view what, Read read) {
+Result<T> queryOne(sqlite3* db, int& fault, const char* sql, std::string_view what, Read read) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr);
-  if (rc != SQLITE_OK) {
-    Error error = sqliteFailure(db, rc, what);
-    sqlite3_finalize(stmt);
-    return error;
-  }
-  rc = sqlite3_step(stmt);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
   if (rc != SQLITE_ROW) {
+    recordFault(fault, rc);
     Error error = rc == SQLITE_DONE ? Error::internal(std::string(what) + ": no result row")
                                     : sqliteFailure(db, rc, what);
     sqlite3_finalize(stmt);
@@ -195,11 +220,11 @@ Result<T> queryOne(sqlite3* db, const char* sql, std::string_view what, Read rea
 }  // namespace
 
 Result<std::int64_t> Connection::queryInteger(const char* sql, std::string_view what) {
-  return queryOne<std::int64_t>(db_, sql, what, [](sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); });
+  return queryOne<std::int64_t>(db_, fault_, sql, what, [](sqlite3_stmt* s) { return sqlite3_column_int64(s, 0); });
 }
 
 Result<std::string> Connection::queryText(const char* sql, std::string_view what) {
-  return queryOne<std::string>(db_, sql, what, [](sqlite3_stmt* s) {
+  return queryOne<std::string>(db_, fault_, sql, what, [](sqlite3_stmt* s) {
     const auto* chars = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
     return chars == nullptr ? std::string() : std::string(chars);
   });

@@ -22,6 +22,11 @@ namespace useradmin::detail {
 /// SQLITE_BUSY and SQLITE_LOCKED with any extended code.
 bool isBusyCode(int rc) noexcept;
 
+/// True for the codes after which a connection may be unusable until it is
+/// reopened: I/O errors, a read-only or unopenable file, a damaged file,
+/// a broken WAL protocol. Busy, constraint and SQL errors are not faults.
+bool isConnectionFault(int rc) noexcept;
+
 /// A prepared statement checked out of a Connection's cache for one use.
 /// Binds parameters (1-based, as SQLite counts), steps, reads columns
 /// (0-based), and on destruction resets the statement and clears its
@@ -30,7 +35,8 @@ bool isBusyCode(int rc) noexcept;
 /// temporaries cannot be bound.
 class StatementUse {
  public:
-  StatementUse(sqlite3* db, sqlite3_stmt* stmt, bool* in_use) noexcept;
+  /// `fault` receives the code of a step that failed with a connection fault.
+  StatementUse(sqlite3* db, sqlite3_stmt* stmt, bool* in_use, int* fault) noexcept;
   StatementUse(StatementUse&& other) noexcept;
   StatementUse& operator=(StatementUse&&) = delete;
   StatementUse(const StatementUse&) = delete;
@@ -70,6 +76,7 @@ class StatementUse {
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   bool* in_use_;
+  int* fault_;
   int bind_rc_ = SQLITE_OK;
 };
 
@@ -79,11 +86,12 @@ class StatementUse {
 /// the connection closes.
 class Connection {
  public:
-  /// Opens `path` with `flags` (SQLITE_OPEN_*) and sets the busy timeout.
-  /// Nothing is read or written yet: a file that is not a database is only
-  /// noticed by the first statement.
+  /// Opens `path` with `flags` (SQLITE_OPEN_*) through the VFS named `vfs`
+  /// (null: SQLite's default) and sets the busy timeout. Nothing is read or
+  /// written yet: a file that is not a database is only noticed by the
+  /// first statement.
   static Result<std::unique_ptr<Connection>> open(const std::string& path, int flags,
-                                                  std::chrono::milliseconds busy_timeout);
+                                                  std::chrono::milliseconds busy_timeout, const char* vfs = nullptr);
 
   ~Connection();
   Connection(const Connection&) = delete;
@@ -110,6 +118,11 @@ class Connection {
   /// after I/O or memory errors).
   bool autocommit() const noexcept { return sqlite3_get_autocommit(db_) != 0; }
 
+  /// The first connection fault (see isConnectionFault) any statement on
+  /// this connection met, or SQLITE_OK. It is never cleared: a faulted
+  /// connection is replaced, not repaired.
+  int fault() const noexcept { return fault_; }
+
   /// Rows changed by the last INSERT/UPDATE/DELETE.
   std::int64_t changes() const noexcept { return sqlite3_changes64(db_); }
 
@@ -125,6 +138,7 @@ class Connection {
   explicit Connection(sqlite3* db) noexcept : db_(db) {}
 
   sqlite3* db_;
+  int fault_ = SQLITE_OK;
   std::unordered_map<const char*, Cached> cache_;
 };
 

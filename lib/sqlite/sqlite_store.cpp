@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <iostream>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "rows.hpp"
 #include "schema.hpp"
 #include "seed.hpp"
+#include "store_health.hpp"
 #include "useradmin/fixture.hpp"
 
 namespace useradmin {
@@ -34,6 +36,33 @@ constexpr detail::RetryBudget kRetryBudget{3, std::chrono::milliseconds(10)};
 constexpr const char* kWriterCache = "PRAGMA cache_size = -65536";  // KiB, i.e. 64 MiB
 // After a checkpoint the WAL is cut back to this size (bulk seeds grow it).
 constexpr const char* kJournalLimit = "PRAGMA journal_size_limit = 67108864";
+// How often an idle writer looks at its files (see detail::FileWatch);
+// every commit looks too.
+constexpr std::chrono::seconds kWatchInterval{1};
+
+// NOMUTEX: each connection is used by one thread at a time (the writer
+// thread, or the holder of a reader lease), so SQLite's own locking of the
+// handle is not needed. Only the first open may create the file: a reopen
+// must not conjure an empty database where the real one vanished.
+constexpr int kCreateWriterFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+constexpr int kWriterFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+constexpr int kReaderFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+// Opens connections, first at openSqliteStore and again to replace one that
+// met a fault (an I/O error can leave a handle that never works again).
+struct ConnectionOpener {
+  explicit ConnectionOpener(const SqliteStoreOptions& options)
+      : path(options.path), vfs(options.vfs), busy_timeout(options.busy_timeout), durability(options.durability) {}
+  // The writer: checked (read-only, `verify` adds quick_check), refused when
+  // SQLite could only open it read-only, then configured.
+  Result<std::unique_ptr<Connection>> writer(int flags, bool verify) const;
+  Result<std::unique_ptr<Connection>> reader() const;
+
+  std::string path;
+  std::string vfs;
+  std::chrono::milliseconds busy_timeout;
+  SqliteDurability durability;
+};
 
 Status runCached(Connection& c, const char* sql) {
   auto st = c.statement(sql);
@@ -83,9 +112,9 @@ struct Job {
 class SqliteStore final : public UserStore {
  public:
   SqliteStore(std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers,
-              const SqliteStoreOptions& options)
+              std::unique_ptr<detail::FileWatch> watch, const SqliteStoreOptions& options)
       : policy_(*options.policy), max_batch_(options.max_batch), use_cache_(options.cache_organizations),
-        writer_(std::move(writer)),
+        opener_(options), log_(options.log), watch_(std::move(watch)), writer_(std::move(writer)),
         idle_readers_(std::move(readers)) {
     thread_ = std::thread([this] { writerLoop(); });
     writer_id_ = thread_.get_id();
@@ -123,6 +152,8 @@ class SqliteStore final : public UserStore {
     return detail::selectAudit(reader.connection(), after_id, limit);
   }
 
+  Status health() const { return watch_->check(); }
+
  private:
   // Borrows a reader connection for one call; readers are interchangeable
   // and, in WAL mode, never wait for the writer.
@@ -135,6 +166,7 @@ class SqliteStore final : public UserStore {
       store_.idle_readers_.pop_back();
     }
     ~ReaderLease() {
+      store_.renewIfFaulted(connection_);
       {
         std::lock_guard lock(store_.readers_mutex_);
         store_.idle_readers_.push_back(std::move(connection_));
@@ -180,7 +212,11 @@ class SqliteStore final : public UserStore {
       batch.clear();
       {
         std::unique_lock lock(mutex_);
-        queued_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+        if (!queued_.wait_for(lock, kWatchInterval, [&] { return !queue_.empty() || stopping_; })) {
+          lock.unlock();
+          static_cast<void>(watchFiles());  // it reports what it finds itself
+          continue;
+        }
         if (queue_.empty()) return;
         if (queue_.front()->seed != nullptr) {
           batch.push_back(queue_.front());
@@ -213,8 +249,13 @@ class SqliteStore final : public UserStore {
   // A seed is the store's own code from start to end, so a failure in it
   // (out of memory on a huge fixture) is an error, not an exception.
   void runSeed(Job& job) {
+    if (Status ready = prepareWriter(); !ready) {
+      job.result = std::move(ready);
+      return;
+    }
     try {
       job.result = detail::seedDataset(*writer_, *job.seed, policy_, kRetryBudget);
+      if (job.result) job.result = watchFiles();
     } catch (const std::exception& e) {
       detail::rollback(*writer_);
       job.result = Error::internal(std::string("seed failed: ") + e.what());
@@ -231,7 +272,9 @@ class SqliteStore final : public UserStore {
   void runBatch(const std::vector<Job*>& jobs) {
     std::size_t next = 0;
     while (next < jobs.size()) {
-      if (Status begun = detail::beginImmediate(*writer_, kRetryBudget); !begun) {
+      Status begun = prepareWriter();
+      if (begun) begun = detail::beginImmediate(*writer_, kRetryBudget);
+      if (!begun) {
         for (std::size_t i = next; i < jobs.size(); ++i) jobs[i]->result = begun.error();
         return;
       }
@@ -245,7 +288,9 @@ class SqliteStore final : public UserStore {
           if (jobs[i]->result) jobs[i]->result = lost;
         continue;
       }
-      if (Status committed = detail::commit(*writer_, kRetryBudget); !committed) {
+      Status committed = detail::commit(*writer_, kRetryBudget);
+      if (committed) committed = watchFiles();
+      if (!committed) {
         // Nothing of the batch persisted: every unit that had succeeded learns why.
         for (std::size_t i = first; i < next; ++i)
           if (jobs[i]->result) jobs[i]->result = committed.error();
@@ -290,10 +335,58 @@ class SqliteStore final : public UserStore {
     return false;
   }
 
+  // Before a batch: refuses writes once the files were tampered with, and
+  // replaces a writer connection that met a fault. If the new one cannot
+  // be opened yet (the cause persists), the old one is tried again: SQLite
+  // recovers from most transient errors on the same handle.
+  Status prepareWriter() {
+    if (Status files = watch_->state(); !files) {
+      static_cast<void>(watchFiles());  // reported and salvaged once, maybe first seen by health()
+      return files;
+    }
+    if (writer_->fault() == SQLITE_OK) return okStatus();
+    auto fresh = opener_.writer(kWriterFlags, false);
+    if (!fresh) return okStatus();
+    writer_ = std::move(*fresh);
+    org_cache_.clear();
+    return okStatus();
+  }
+
+  // A reader that met a fault is swapped for a new connection when its
+  // lease ends; if that fails the old one stays and is tried again.
+  void renewIfFaulted(std::unique_ptr<Connection>& reader) {
+    if (reader->fault() == SQLITE_OK) return;
+    if (auto fresh = opener_.reader()) reader = std::move(*fresh);
+  }
+
+  // On the writer thread, after every commit and when idle: if the WAL or
+  // the database file was deleted or replaced, copies what the WAL holds
+  // into the database file (so nothing acknowledged depends on an unlinked
+  // file), says so once, and from then on refuses writes. Returns whether
+  // the last commit is durable.
+  Status watchFiles() {
+    Status files = watch_->check();
+    if (files || salvage_tried_) return files ? files : salvaged_;
+    salvage_tried_ = true;
+    salvaged_ = detail::checkpointAll(*writer_);
+    std::string line = "useradmin sqlite store: " + files.error().detail + "; ";
+    line += salvaged_ ? "its committed changes were copied into the database file"
+                      : "copying its changes into the database file FAILED (" + salvaged_.error().detail + ")";
+    line += "; writes are refused until the store is reopened";
+    if (log_) log_(line);
+    else std::cerr << line << std::endl;
+    return salvaged_;
+  }
+
   const Policy& policy_;
   const std::size_t max_batch_;
   const bool use_cache_;
+  const ConnectionOpener opener_;
+  const std::function<void(const std::string&)> log_;
+  const std::unique_ptr<detail::FileWatch> watch_;
   // Used by the writer thread only.
+  bool salvage_tried_ = false;
+  Status salvaged_;
   std::unique_ptr<Connection> writer_;
   detail::OrganizationCache org_cache_;
 
@@ -336,36 +429,53 @@ Status configureWriter(Connection& c, SqliteDurability durability) {
   return okStatus();
 }
 
+Result<std::unique_ptr<Connection>> ConnectionOpener::writer(int flags, bool verify) const {
+  auto c = Connection::open(path, flags, busy_timeout, vfs.empty() ? nullptr : vfs.c_str());
+  if (!c) return c;
+  // Read-only checks first: a file we refuse is not written to at all.
+  if (Status usable = detail::inspectDatabase(**c, detail::schemaMigrations(), verify); !usable)
+    return std::move(usable).error();
+  if (Status writable = detail::checkWritable(**c); !writable) return std::move(writable).error();
+  if (Status configured = configureWriter(**c, durability); !configured) return std::move(configured).error();
+  return c;
+}
+
+Result<std::unique_ptr<Connection>> ConnectionOpener::reader() const {
+  auto c = Connection::open(path, kReaderFlags, busy_timeout, vfs.empty() ? nullptr : vfs.c_str());
+  if (!c) return c;
+  if (Status set = (*c)->exec("PRAGMA query_only = ON", "making a reader read-only"); !set)
+    return std::move(set).error();
+  return c;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<UserStore>> openSqliteStore(const SqliteStoreOptions& options) {
   if (Status valid = checkOptions(options); !valid) return std::move(valid).error();
-  // NOMUTEX: each connection is used by one thread at a time (the writer
-  // thread, or the holder of a reader lease), so SQLite's own locking of
-  // the handle is not needed.
-  constexpr int kWriterFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  constexpr int kReaderFlags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-
-  auto writer = Connection::open(options.path, kWriterFlags, options.busy_timeout);
+  const ConnectionOpener opener(options);
+  auto writer = opener.writer(kCreateWriterFlags, options.verify_on_open);
   if (!writer) return std::move(writer).error();
-  // Read-only checks first: a file we refuse is not written to at all.
-  if (Status usable = detail::inspectDatabase(**writer, detail::schemaMigrations(), options.verify_on_open); !usable)
-    return std::move(usable).error();
-  if (Status configured = configureWriter(**writer, options.durability); !configured)
-    return std::move(configured).error();
   if (auto migrated = detail::migrate(**writer, detail::schemaMigrations(), kRetryBudget); !migrated)
     return std::move(migrated).error();
 
   std::vector<std::unique_ptr<Connection>> readers;
   readers.reserve(options.readers);
   for (std::size_t i = 0; i < options.readers; ++i) {
-    auto reader = Connection::open(options.path, kReaderFlags, options.busy_timeout);
+    auto reader = opener.reader();
     if (!reader) return std::move(reader).error();
-    if (Status set = (*reader)->exec("PRAGMA query_only = ON", "making a reader read-only"); !set)
-      return std::move(set).error();
     readers.push_back(std::move(*reader));
   }
-  return std::unique_ptr<UserStore>(std::make_unique<SqliteStore>(std::move(*writer), std::move(readers), options));
+  auto watch = detail::FileWatch::start(options.path);
+  if (!watch) return std::move(watch).error();
+  return std::unique_ptr<UserStore>(
+      std::make_unique<SqliteStore>(std::move(*writer), std::move(readers), std::move(*watch), options));
 }
+
+Status sqliteStoreHealth(const UserStore& store) {
+  const auto* sqlite = dynamic_cast<const SqliteStore*>(&store);
+  return sqlite != nullptr ? sqlite->health() : okStatus();
+}
+
+bool sqliteStoreReady(const UserStore& store) { return static_cast<bool>(sqliteStoreHealth(store)); }
 
 }  // namespace useradmin

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -135,6 +136,22 @@ class Child {
     return poll(&p, 1, timeout_ms) > 0;
   }
 
+  // Reads until the output so far contains `marker`, the child closes the
+  // pipe, or `timeout_ms` passes; returns everything read.
+  std::string readUntil(const std::string& marker, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (so_far_.find(marker) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{read_fd_, POLLIN, 0};
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+      char buf[4096];
+      const ssize_t n = read(read_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      so_far_.append(buf, static_cast<std::size_t>(n));
+    }
+    return so_far_;
+  }
+
   // Reads everything up to end of file (the child exited or was killed).
   std::string readAll() {
     std::string out;
@@ -159,6 +176,7 @@ class Child {
  private:
   pid_t pid_ = -1;
   int read_fd_ = -1;
+  std::string so_far_;
 };
 
 // Writes one line to a pipe in a single write (atomic below PIPE_BUF).

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -48,6 +49,14 @@ struct SqliteStoreOptions {
   /// writes) at the start of every write transaction, so it never serves a
   /// stale tree; turning it off changes speed, never answers.
   bool cache_organizations = true;
+  /// The SQLite VFS the files are opened through, by its registered name
+  /// (`sqlite3_vfs_register`); empty means SQLite's default. For embedders
+  /// with their own VFS, and for fault-injection tests.
+  std::string vfs;
+  /// Where the store reports storage trouble it finds by itself, outside
+  /// any call (a deleted write-ahead log): one line per event. Empty means
+  /// standard error. Called from the store's writer thread.
+  std::function<void(const std::string&)> log;
 };
 
 /// Opens (creating and migrating if needed) a SQLite database as a
@@ -57,9 +66,22 @@ struct SqliteStoreOptions {
 ///
 /// Errors: `invalid_argument` for bad options; `internal` when the file is
 /// not a SQLite database, is corrupt, or has a schema newer than this
-/// library knows (the file is left untouched in each case); `unavailable`
-/// when the database stays locked past the busy timeout.
+/// library knows (the file is left untouched in each case), and when it
+/// cannot be written (read-only or immutable file, directory or file
+/// system); `unavailable` when the database stays locked past the busy
+/// timeout.
 USERADMIN_API Result<std::unique_ptr<UserStore>> openSqliteStore(const SqliteStoreOptions& options);
+
+/// Whether a store returned by openSqliteStore can still keep its
+/// durability promise. `internal`, with the reason in `Error::detail`, once
+/// its database file or write-ahead log was deleted or replaced while it
+/// was open; the store then refuses writes until it is reopened (restart).
+/// Checks the files now (a few `stat` calls). Ok for any other store.
+USERADMIN_API Status sqliteStoreHealth(const UserStore& store);
+
+/// Readiness for a server's health endpoint: true while
+/// sqliteStoreHealth(store) is ok.
+USERADMIN_API bool sqliteStoreReady(const UserStore& store);
 
 }  // namespace useradmin
 
