@@ -20,7 +20,7 @@ struct Harness {
                             << (seeded.error().fields.empty() ? "" : " " + seeded.error().fields[0].key + ": " +
                                                                          seeded.error().fields[0].message));
     service = std::make_unique<ReactivationService>(
-        ServiceDeps{*handle.store, *authorizer, policy, clock, directory});
+        ServiceDeps{*handle.store, *authorizer, clock, directory});
   }
 
   UserStore& store() { return *handle.store; }
