@@ -51,6 +51,29 @@ struct Harness {
   Result<User> reactivate(const Actor& a, std::string_view id, std::string_view note = {}) {
     return service->reactivateUser(a, id, note);
   }
+  Result<User> suspend(const Actor& a, std::string_view id, std::string_view note = {}) {
+    return service->suspendUser(a, id, note);
+  }
+  Result<OrganizationChange> suspendOrg(const Actor& a, std::string_view id, std::string_view note = {}) {
+    return service->suspendOrganization(a, id, note);
+  }
+  Result<OrganizationChange> reactivateOrg(const Actor& a, std::string_view id, std::string_view note = {}) {
+    return service->reactivateOrganization(a, id, note);
+  }
+
+  // The stored organization (read in a unit of work: stores have no
+  // organization read outside one).
+  Organization org(const std::string& id) {
+    std::optional<Organization> found;
+    REQUIRE(store().transact([&](UnitOfWork& unit) -> Status {
+      auto chain = unit.organizationChain(id);
+      if (!chain) return std::move(chain).error();
+      if (!chain->empty()) found = chain->front();
+      return okStatus();
+    }));
+    REQUIRE(found);
+    return *found;
+  }
 
   StoreHandle handle;
   const Policy& policy;
