@@ -50,7 +50,7 @@ struct FaultyStore {
     options.busy_timeout = busy_timeout;
     store = openOrThrow(options);
     service = std::make_unique<ReactivationService>(
-        ServiceDeps{*store, *authorizer, defaultPolicy(), systemClock(), nullptr});
+        ServiceDeps{*store, *authorizer, systemClock(), nullptr});
   }
   ~FaultyStore() { vfs.reset(); }
 
@@ -190,7 +190,7 @@ TEST_CASE("sqlite faults: a deleted WAL is detected, reported once, and loses no
     options.log = [out](const std::string& line) { writeLine(out, "log: " + line); };
     auto store = openOrThrow(options);
     auto authorizer = makePolicyAuthorizer(defaultPolicy());
-    ReactivationService service(ServiceDeps{*store, *authorizer, defaultPolicy(), systemClock(), nullptr});
+    ReactivationService service(ServiceDeps{*store, *authorizer, systemClock(), nullptr});
     Actor actor;
     actor.user_id = "usr_root";
     actor.credential_issued_at = systemClock().now();
