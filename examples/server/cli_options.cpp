@@ -36,6 +36,14 @@ bool parseSeconds(const std::string& text, std::chrono::milliseconds& out) {
   return out.count() > 0;
 }
 
+// Whole seconds from 0 to a day.
+bool parseWholeSeconds(const std::string& text, std::chrono::seconds& out) {
+  std::size_t seconds = 0;
+  if (!parseSize(text, 0, 86400, seconds)) return false;
+  out = std::chrono::seconds(static_cast<std::int64_t>(seconds));
+  return true;
+}
+
 }  // namespace
 
 bool parseListen(const std::string& text, std::string& host, std::uint16_t& port) {
@@ -104,7 +112,10 @@ Extensions:
   --request-timeout SECONDS     time to receive a whole request (default 10)
   --idle-timeout SECONDS        keep-alive idle time (default 30)
   --shutdown-timeout SECONDS    drain time on SIGINT/SIGTERM (default 10)
-  --leeway SECONDS              clock skew tolerated on exp/nbf/iat (default 60)
+  --leeway SECONDS              clock skew tolerated on exp and nbf (default 60)
+  --max-iat-ahead SECONDS       how far a token's iat may lie ahead of our clock; such
+                                a token counts as issued that much earlier (default 0:
+                                an iat in the future is refused; see docs/security.md)
   --rate-limit-ip RATE|off      token bucket per client address; RATE is N, N/s or N/m
                                 (default off; 50/s with --demo)
   --rate-limit-ip-burst N       bucket size (default: RATE per second, at least 1)
@@ -169,13 +180,8 @@ CliParse parseCli(int argc, const char* const* argv) {
       {"--request-timeout", [&](const std::string& v) { return parseSeconds(v, o.request_timeout); }},
       {"--idle-timeout", [&](const std::string& v) { return parseSeconds(v, o.idle_timeout); }},
       {"--shutdown-timeout", [&](const std::string& v) { return parseSeconds(v, o.shutdown_timeout); }},
-      {"--leeway",
-       [&](const std::string& v) {
-         std::size_t s = 0;
-         if (!parseSize(v, 0, 86400, s)) return false;
-         o.leeway = std::chrono::seconds(static_cast<std::int64_t>(s));
-         return true;
-       }},
+      {"--leeway", [&](const std::string& v) { return parseWholeSeconds(v, o.leeway); }},
+      {"--max-iat-ahead", [&](const std::string& v) { return parseWholeSeconds(v, o.max_iat_ahead); }},
       {"--rate-limit-ip", rate(o.rate_limit_ip)},
       {"--rate-limit-ip-burst", burst(o.rate_limit_ip)},
       {"--rate-limit-actor", rate(o.rate_limit_actor)},

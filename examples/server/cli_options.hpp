@@ -46,6 +46,7 @@ struct CliOptions {
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::chrono::seconds leeway{60};
+  std::chrono::seconds max_iat_ahead{0};
   RateFlag rate_limit_ip;
   RateFlag rate_limit_actor;
   bool access_log = true;

@@ -119,6 +119,7 @@ int run(const CliOptions& o) {
   jwt.issuer = o.issuer;
   jwt.audience = o.audience;
   jwt.leeway = o.leeway;
+  jwt.max_iat_ahead = o.max_iat_ahead;
   auto verifier = makeJwtVerifier(jwt);
   if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
 
