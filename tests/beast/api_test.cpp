@@ -175,6 +175,17 @@ TEST_CASE("api: request bodies", "[beast][api]") {
       CHECK(body.at("data").at("errors").at(0).at("key") == c.key);
       CHECK(body.at("data").at("errors").at(0).at("message") == c.message);
     }
+    // A key given twice, at any depth, is refused whatever the values.
+    for (const char* repeated : {R"({"reason":5,"reason":"x"})", R"({"reason":"x","reason":"x"})",
+                                 R"({"reason":"a","x":{"k":1,"k":2}})", R"({"re\u0061son":"a","reason":"b"})"}) {
+      INFO(repeated);
+      auto r = h.patch("usr_c1_target", auth, repeated);
+      CHECK(r.status == 400);
+      const auto error = bodyOf(r).at("data").at("errors").at(0);
+      CHECK(error.at("key") == "body");
+      CHECK(error.at("message") == "duplicate_key");
+      CHECK(error.at("value") == (std::string(repeated).find("\"k\"") != std::string::npos ? "k" : "reason"));
+    }
     // An unknown key is echoed, cut to 64 bytes on a character boundary.
     std::string long_key;
     for (int i = 0; i < 100; ++i) long_key += "\xC3\xA9";
