@@ -18,7 +18,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include "server_state.hpp"
 #include "useradmin/beast/envelope.hpp"
@@ -41,8 +40,14 @@ struct ParsedRequest {
   unsigned authorization_count = 0;
   std::string request_id;
   std::string body;
+  int version = 11;
+  unsigned host_count = 0;
   bool expect_continue = false;
   bool has_transfer_encoding = false;
+  // Transfer codings named across all Transfer-Encoding fields: only a
+  // single "chunked" is understood.
+  unsigned chunked_codings = 0;
+  unsigned other_codings = 0;
 
   void reset() {
     method.clear();
@@ -51,20 +56,50 @@ struct ParsedRequest {
     authorization_count = 0;
     request_id.clear();
     body.clear();
+    version = 11;
+    host_count = 0;
     expect_continue = false;
     has_transfer_encoding = false;
+    chunked_codings = 0;
+    other_codings = 0;
+  }
+
+  // Counts the codings of one Transfer-Encoding value ("gzip, chunked").
+  void addTransferCodings(boost::beast::string_view value) {
+    has_transfer_encoding = true;
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      boost::beast::string_view coding = value.substr(0, comma);
+      value = comma == boost::beast::string_view::npos ? boost::beast::string_view() : value.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (coding.empty()) continue;  // empty list elements are allowed (RFC 9110 §5.6.1)
+      if (boost::beast::iequals(coding, "chunked")) ++chunked_codings;
+      else ++other_codings;
+    }
+  }
+
+  // Why the header cannot be served as it stands (RFC 9112 §3.2, §6.1), or
+  // null.
+  const char* framingProblem(bool parser_chunked) const {
+    if (host_count > 1) return "duplicate_host";
+    if (host_count == 0 && version == 11) return "missing_host";
+    // A coding other than one final "chunked" leaves the body length
+    // unknown or undecodable (§6.3): refuse rather than guess.
+    if (has_transfer_encoding && (!parser_chunked || chunked_codings != 1 || other_codings != 0))
+      return "bad_transfer_encoding";
+    return nullptr;
   }
 };
 
 // A Beast parser that keeps only what ParsedRequest holds. Beast validates
 // the syntax (request line, field names and values, Content-Length,
-// Transfer-Encoding, chunks) and enforces the header and body limits.
-// Beast's own header_limit only bounds the bytes of one parse call, so a
-// header that arrives in pieces can exceed it field by field; the parser
-// therefore also counts the header bytes it has seen, across calls.
+// Transfer-Encoding, chunks) and the body limit. Beast's header_limit
+// bounds the request line and the fields separately, so the session counts
+// the exact header block itself (see HttpSession::parseBuffered).
 class RequestParser final : public http::basic_parser<true> {
  public:
-  RequestParser(ParsedRequest& out, std::size_t header_limit) : out_(out), header_left_(header_limit) {
+  RequestParser(ParsedRequest& out, std::size_t header_limit) : out_(out) {
     this->header_limit(static_cast<std::uint32_t>(header_limit));
   }
 
@@ -76,19 +111,9 @@ class RequestParser final : public http::basic_parser<true> {
       ec = http::error::bad_version;
       return;
     }
-    if (!consume(method.size() + target.size() + 12, ec)) return;  // "M T HTTP/1.1\r\n"
+    out_.version = version;
     out_.method.assign(method.data(), method.size());
     out_.target.assign(target.data(), target.size());
-  }
-
-  // Counts header bytes; false (and header_limit) once over the limit.
-  bool consume(std::size_t bytes, error_code& ec) {
-    if (bytes > header_left_) {
-      ec = http::error::header_limit;
-      return false;
-    }
-    header_left_ -= bytes;
-    return true;
   }
 
   void on_response_impl(int, boost::beast::string_view, int, error_code& ec) override {
@@ -96,8 +121,7 @@ class RequestParser final : public http::basic_parser<true> {
   }
 
   void on_field_impl(http::field name, boost::beast::string_view name_string, boost::beast::string_view value,
-                     error_code& ec) override {
-    if (!consume(name_string.size() + value.size() + 4, ec)) return;  // "N: V\r\n"
+                     error_code&) override {
     switch (name) {
       case http::field::authorization:
         if (out_.authorization_count++ == 0) out_.authorization.assign(value.data(), value.size());
@@ -105,7 +129,8 @@ class RequestParser final : public http::basic_parser<true> {
       case http::field::expect:
         out_.expect_continue = boost::beast::iequals(value, "100-continue");
         break;
-      case http::field::transfer_encoding: out_.has_transfer_encoding = true; break;
+      case http::field::host: ++out_.host_count; break;
+      case http::field::transfer_encoding: out_.addTransferCodings(value); break;
       default:
         if (out_.request_id.empty() && boost::beast::iequals(name_string, "x-request-id"))
           out_.request_id.assign(value.data(), std::min<std::size_t>(value.size(), kMaxRequestIdLength + 1));
@@ -134,8 +159,17 @@ class RequestParser final : public http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 
   ParsedRequest& out_;
-  std::size_t header_left_;
 };
+
+// True when `bytes` hold a LF not preceded by CR. Called on bytes the parser
+// is waiting to complete, which are always framing (request line, fields,
+// chunk-size lines, trailers), never body data: there a bare LF can never
+// become valid, and Beast would wait for a CRLF until the timeout.
+bool hasBareLineFeed(const char* bytes, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i)
+    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
+  return false;
+}
 
 constexpr std::size_t kReadChunk = 4096;
 constexpr std::size_t kBufferLimit = 32 * 1024;
@@ -262,25 +296,64 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request_.reset();
     parser_.emplace(request_, state_.options.max_header_bytes);
     parser_->body_limit(state_.options.max_body_bytes);
+    parser_->eager(false);  // stop after the header, so it can be checked first
+    reading_header_ = true;
+    header_bytes_ = 0;
     stream_.expires_after(state_.options.request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            boost::beast::bind_front_handler(&HttpSession::onHeader, shared_from_this()));
+    parseBuffered();
   }
 
-  void onHeader(error_code ec, std::size_t) {
-    guarded([&] {
+  // Feeds what is buffered to the parser and reads more until the header
+  // (then the whole request) is complete. The header block is counted
+  // exactly: the request line, every field line and the empty line, CRLFs
+  // included, at most max_header_bytes.
+  void parseBuffered() {
+    for (;;) {
+      error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (reading_header_) header_bytes_ += used;
+      if (ec == http::error::need_more) return needMore();
       if (ec) return failRead(ec);
-      // A Transfer-Encoding other than a final "chunked" leaves the body
-      // length unknown (RFC 9112 §6.3): refuse rather than guess.
-      if (request_.has_transfer_encoding && !parser_->chunked())
-        return refuse(400, kBadRequestMessage, "bad_transfer_encoding", {});
-      if (parser_->is_done()) return onRequest();
-      if (request_.expect_continue) {
-        return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                                boost::beast::bind_front_handler(&HttpSession::onContinueSent, shared_from_this()));
+      if (reading_header_ && parser_->is_header_done()) {
+        reading_header_ = false;
+        if (header_bytes_ > state_.options.max_header_bytes) return failRead(http::error::header_limit);
+        return onHeader();
       }
-      readBody();
+      if (parser_->is_done()) return onRequest();
+      if (used == 0) return needMore();
+    }
+  }
+
+  // The parser waits for bytes: refuse what can never complete, else read.
+  void needMore() {
+    const auto pending = buffer_.data();
+    if (hasBareLineFeed(static_cast<const char*>(pending.data()), pending.size()))
+      return failRead(http::error::bad_line_ending);
+    if (reading_header_ && header_bytes_ + buffer_.size() > state_.options.max_header_bytes)
+      return failRead(http::error::header_limit);
+    if (buffer_.size() >= buffer_.max_size()) return failRead(http::error::buffer_overflow);
+    stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size() - buffer_.size())),
+                            boost::beast::bind_front_handler(&HttpSession::onRead, shared_from_this()));
+  }
+
+  void onRead(error_code ec, std::size_t n) {
+    guarded([&] {
+      if (ec) return closeNow();  // EOF mid-request, timeout, reset, or stopped
+      buffer_.commit(n);
+      parseBuffered();
     });
+  }
+
+  void onHeader() {
+    if (const char* problem = request_.framingProblem(parser_->chunked()))
+      return refuse(400, kBadRequestMessage, problem, {});
+    if (parser_->is_done()) return onRequest();
+    if (request_.expect_continue) {
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              boost::beast::bind_front_handler(&HttpSession::onContinueSent, shared_from_this()));
+    }
+    readBody();
   }
 
   void onContinueSent(error_code ec, std::size_t) {
@@ -291,15 +364,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   }
 
   void readBody() {
-    http::async_read(stream_, buffer_, *parser_,
-                     boost::beast::bind_front_handler(&HttpSession::onBody, shared_from_this()));
-  }
-
-  void onBody(error_code ec, std::size_t) {
-    guarded([&] {
-      if (ec) return failRead(ec);
-      onRequest();
-    });
+    parser_->eager(true);
+    parseBuffered();
   }
 
   // A read failed: answer what deserves an answer, then close.
@@ -473,6 +539,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   bool head_ = false;
   bool stopping_ = false;
   bool registered_ = false;
+  bool reading_header_ = false;
+  std::size_t header_bytes_ = 0;
   std::size_t lingered_ = 0;
   // For the access log line of the response being written.
   unsigned status_ = 0;
