@@ -108,7 +108,13 @@ Extensions:
   --demo-dir DIR                where --demo keeps its files (default ./useradmin-demo)
   --workers N                   threads running library calls (default max(64, 2 x cores))
   --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
-  --max-connections N           concurrent connections; more are answered 503 (default 4096)
+  --max-connections N           concurrent connections (default 4096); at the limit the
+                                longest-idle keep-alive connection is closed to make
+                                room, else the newcomer is answered 503
+  --max-connections-per-client N
+                                concurrent connections from one client address; more
+                                are answered 503 (default 256; 0 = no limit)
+  --header-timeout SECONDS      time to receive a request's header (default 5)
   --request-timeout SECONDS     time to receive a whole request (default 10)
   --idle-timeout SECONDS        keep-alive idle time (default 30)
   --shutdown-timeout SECONDS    drain time on SIGINT/SIGTERM (default 10)
@@ -177,6 +183,9 @@ CliParse parseCli(int argc, const char* const* argv) {
          return true;
        }},
       {"--max-connections", [&](const std::string& v) { return parseSize(v, 1, 1000000, o.max_connections); }},
+      {"--max-connections-per-client",
+       [&](const std::string& v) { return parseSize(v, 0, 1000000, o.max_connections_per_client); }},
+      {"--header-timeout", [&](const std::string& v) { return parseSeconds(v, o.header_timeout); }},
       {"--request-timeout", [&](const std::string& v) { return parseSeconds(v, o.request_timeout); }},
       {"--idle-timeout", [&](const std::string& v) { return parseSeconds(v, o.idle_timeout); }},
       {"--shutdown-timeout", [&](const std::string& v) { return parseSeconds(v, o.shutdown_timeout); }},

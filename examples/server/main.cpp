@@ -160,6 +160,8 @@ int run(const CliOptions& o) {
   options.io_threads = o.threads;
   options.worker_threads = o.workers;
   options.max_connections = o.max_connections;
+  options.max_connections_per_client = o.max_connections_per_client;
+  options.header_timeout = o.header_timeout;
   options.request_timeout = o.request_timeout;
   options.idle_timeout = o.idle_timeout;
   options.access_log = o.access_log;

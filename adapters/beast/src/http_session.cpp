@@ -1,5 +1,7 @@
 // One HTTP/1.1 connection: reads requests (keep-alive, pipelined) with
 // limits and timeouts, hands them to the Api, writes the responses in order.
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -178,6 +180,10 @@ constexpr std::size_t kBufferLimit = 32 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 256 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// 503s being written and lingered over at once; past this, refusals are
+// written in one non-blocking send and closed, so a flood of refused
+// connections holds no descriptors.
+constexpr std::size_t kMaxRefusalsInFlight = 64;
 
 void appendNumber(std::string& out, std::uint64_t value) {
   char buf[20];
@@ -191,38 +197,106 @@ void appendNumber(std::string& out, std::uint64_t value) {
 
 std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Writes the status line, the headers and (unless `head`) the body of
+// `response` into `out`.
+void serializeResponse(std::string& out, const ApiResponse& response, std::string_view request_id, bool keep_alive,
+                       bool head) {
+  out.clear();
+  out += "HTTP/1.1 ";
+  appendNumber(out, response.status);
+  out.push_back(' ');
+  out += reasonPhrase(response.status);
+  out +=
+      "\r\nContent-Type: application/json\r\n"
+      "Cache-Control: no-store\r\n"
+      "X-Request-Id: ";
+  out += request_id;
+  out += "\r\n";
+  if (response.status == 401) out += "WWW-Authenticate: Bearer\r\n";
+  if (!response.allow.empty()) {
+    out += "Allow: ";
+    out += response.allow;
+    out += "\r\n";
+  }
+  if (response.retry_after > 0) {
+    out += "Retry-After: ";
+    appendNumber(out, response.retry_after);
+    out += "\r\n";
+  }
+  out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+  out += "Content-Length: ";
+  appendNumber(out, response.body.size());
+  out += "\r\n\r\n";
+  if (!head) out += response.body;
+}
+
+ApiResponse unavailableResponse(const char* reason) {
+  ApiResponse response;
+  response.status = 503;
+  response.body = simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null);
+  response.reason = reason;
+  return response;
+}
+
+// The probes (kHealthPath, kReadyPath), answered before routing; nullopt for
+// any other path.
+std::optional<ApiResponse> probeResponse(const ServerState& state, std::string_view method, std::string_view path) {
+  if (path != kHealthPath && path != kReadyPath) return std::nullopt;
+  ApiResponse response;
+  if (method != "GET" && method != "HEAD") {
+    response.status = 405;
+    response.body = simpleEnvelope(405, kMethodNotAllowedMessage, EnvelopeData::null);
+    response.allow = "GET, HEAD";
+    response.reason = "method_not_allowed";
+  } else if (path == kHealthPath) {
+    response.status = 200;
+    response.body = R"({"code":200,"message":"ok","data":{"status":"ok"}})";
+  } else if (state.ready()) {
+    response.status = 200;
+    response.body = R"({"code":200,"message":"ready","data":{"status":"ready"}})";
+  } else {
+    response.status = 503;
+    response.body = R"({"code":503,"message":"service unavailable","data":{"status":"not_ready"}})";
+    response.reason = "not_ready";
+  }
+  return response;
+}
+
 class HttpSession final : public SessionControl, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(ServerState& state, tcp::socket socket) : state_(state), stream_(std::move(socket)), buffer_(kBufferLimit) {
-    error_code ec;
-    const auto remote = stream_.socket().remote_endpoint(ec);
-    client_address_ = ec ? std::string("unknown") : remote.address().to_string();
-  }
+  HttpSession(ServerState& state, tcp::socket socket, std::string client)
+      : state_(state), stream_(std::move(socket)), buffer_(kBufferLimit), client_address_(std::move(client)) {}
 
   ~HttpSession() override {
     if (registered_) state_.unregisterSession(this);
+    if (refusing_) state_.refusals_in_flight.fetch_sub(1);
   }
 
   // Serves the connection.
   void start() {
-    state_.registerSession(shared_from_this());
+    state_.registerSession(shared_from_this(), client_address_);
     registered_ = true;
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->guarded([&] { self->waitRequest(); }); });
   }
 
-  // Answers 503 and closes (over max_connections); not registered.
-  void startRejected() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  // Answers 503 and closes (over a connection limit); not registered, but
+  // counted in refusals_in_flight until it is gone.
+  void startRejected(const char* reason) {
+    refusing_ = true;
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), reason] {
       self->guarded([&] {
         self->phase_ = Phase::processing;
         self->request_id_ = generateRequestId();
         self->close_after_ = true;
-        ApiResponse response;
-        response.status = 503;
-        response.body = simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null);
-        response.reason = "too_many_connections";
-        self->send(std::move(response));
+        self->send(unavailableResponse(reason));
       });
+    });
+  }
+
+  void evict() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      if (self->phase_ == Phase::idle) self->closeNow();
     });
   }
 
@@ -276,11 +350,13 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     if (shuttingDown()) return closeNow();
     if (buffer_.size() > 0) return readHeader();  // pipelined bytes already here
     stream_.expires_after(state_.options.idle_timeout);
+    markIdle();
     stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size())),
                             boost::beast::bind_front_handler(&HttpSession::onFirstBytes, shared_from_this()));
   }
 
   void onFirstBytes(error_code ec, std::size_t n) {
+    markBusy();
     guarded([&] {
       if (ec) return closeNow();  // EOF, idle timeout, reset, or stopped
       buffer_.commit(n);
@@ -288,7 +364,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     });
   }
 
-  // Reads one request's header; the request timeout runs from here.
+  // Reads one request's header; the header and request timeouts run from
+  // here.
   void readHeader() {
     phase_ = Phase::reading;
     head_ = false;
@@ -299,7 +376,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     parser_->eager(false);  // stop after the header, so it can be checked first
     reading_header_ = true;
     header_bytes_ = 0;
-    stream_.expires_after(state_.options.request_timeout);
+    request_deadline_ = std::chrono::steady_clock::now() + state_.options.request_timeout;
+    stream_.expires_after(std::min(state_.options.header_timeout, state_.options.request_timeout));
     parseBuffered();
   }
 
@@ -318,6 +396,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       if (reading_header_ && parser_->is_header_done()) {
         reading_header_ = false;
         if (header_bytes_ > state_.options.max_header_bytes) return failRead(http::error::header_limit);
+        stream_.expires_at(request_deadline_);
         return onHeader();
       }
       if (parser_->is_done()) return onRequest();
@@ -407,6 +486,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request.body = request_.body;
     request.request_id = request_id_;
     request.client_address = client_address_;
+    if (auto probe = probeResponse(state_, request.method, pathOf(request.target))) return send(std::move(*probe));
     Prepared prepared = state_.api.prepare(request);
     if (prepared.response) return send(std::move(*prepared.response));
 
@@ -427,33 +507,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     phase_ = Phase::writing;
     const bool keep_alive = keep_alive_ && !close_after_ && !shuttingDown();
     keep_alive_ = keep_alive;
-    out_.clear();
-    out_ += "HTTP/1.1 ";
-    appendNumber(out_, response.status);
-    out_.push_back(' ');
-    out_ += reasonPhrase(response.status);
-    out_ +=
-        "\r\nContent-Type: application/json\r\n"
-        "Cache-Control: no-store\r\n"
-        "X-Request-Id: ";
-    out_ += request_id_;
-    out_ += "\r\n";
-    if (response.status == 401) out_ += "WWW-Authenticate: Bearer\r\n";
-    if (!response.allow.empty()) {
-      out_ += "Allow: ";
-      out_ += response.allow;
-      out_ += "\r\n";
-    }
-    if (response.retry_after > 0) {
-      out_ += "Retry-After: ";
-      appendNumber(out_, response.retry_after);
-      out_ += "\r\n";
-    }
-    out_ += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    out_ += "Content-Length: ";
-    appendNumber(out_, response.body.size());
-    out_ += "\r\n\r\n";
-    if (!head_) out_ += response.body;
+    serializeResponse(out_, response, request_id_, keep_alive, head_);
 
     status_ = response.status;
     actor_ = std::move(response.actor_id);
@@ -533,12 +587,14 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   std::string client_address_;
   std::string request_id_;
   std::chrono::steady_clock::time_point started_{std::chrono::steady_clock::now()};
+  std::chrono::steady_clock::time_point request_deadline_{};
   Phase phase_ = Phase::idle;
   bool keep_alive_ = false;
   bool close_after_ = false;
   bool head_ = false;
   bool stopping_ = false;
   bool registered_ = false;
+  bool refusing_ = false;
   bool reading_header_ = false;
   std::size_t header_bytes_ = 0;
   std::size_t lingered_ = 0;
@@ -553,12 +609,38 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
 SessionControl::~SessionControl() = default;
 
-void startSession(ServerState& state, tcp::socket socket) {
-  std::make_shared<HttpSession>(state, std::move(socket))->start();
+void startSession(ServerState& state, tcp::socket socket, const std::string& client) {
+  std::make_shared<HttpSession>(state, std::move(socket), client)->start();
 }
 
-void rejectConnection(ServerState& state, tcp::socket socket) {
-  std::make_shared<HttpSession>(state, std::move(socket))->startRejected();
+void rejectConnection(ServerState& state, tcp::socket socket, const std::string& client, const char* reason) {
+  if (state.refusals_in_flight.fetch_add(1) >= kMaxRefusalsInFlight) {
+    state.refusals_in_flight.fetch_sub(1);
+    answerWithoutSession(socket.native_handle(), unavailableResponseBytes());
+    return;  // the socket closes here
+  }
+  std::shared_ptr<HttpSession> session;
+  try {
+    session = std::make_shared<HttpSession>(state, std::move(socket), client);
+  } catch (...) {
+    state.refusals_in_flight.fetch_sub(1);
+    throw;
+  }
+  session->startRejected(reason);  // from here its destructor gives the slot back
+}
+
+std::string unavailableResponseBytes() {
+  std::string out;
+  serializeResponse(out, unavailableResponse("too_many_connections"), generateRequestId(), false, false);
+  return out;
+}
+
+void answerWithoutSession(int fd, const std::string& response) noexcept {
+  char discard[4096];
+  while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
+  }
+  [[maybe_unused]] const auto sent = ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
 }
 
 }  // namespace useradmin::beast::detail

@@ -51,14 +51,44 @@ ServerState::ServerState(const ServerOptions& opts, Services services, std::size
       ioc(static_cast<int>(io_threads)),
       workers(worker_threads) {}
 
-void ServerState::registerSession(const std::shared_ptr<SessionControl>& session) {
+Admission ServerState::admit(const std::string& client, std::shared_ptr<SessionControl>& victim) {
   const std::lock_guard<std::mutex> lock(sessions_mutex);
-  sessions.emplace(session.get(), session);
+  if (options.max_connections_per_client > 0) {
+    const auto held = sessions_per_client.find(client);
+    if (held != sessions_per_client.end() && held->second >= options.max_connections_per_client)
+      return Admission::client_full;
+  }
+  if (sessions.size() < options.max_connections) return Admission::admitted;
+  // Full: the connection idle longest (and long enough) makes room.
+  const auto latest = (std::chrono::steady_clock::now() - options.evict_idle_after).time_since_epoch().count();
+  const SessionControl* oldest = nullptr;
+  auto oldest_since = latest;
+  for (const auto& entry : sessions) {
+    const auto since = entry.first->idle_since_.load();
+    if (since != 0 && since <= oldest_since) {
+      oldest = entry.first;
+      oldest_since = since;
+    }
+  }
+  // Claimed (idle_since_ = 0) so that no later newcomer picks it again.
+  if (oldest == nullptr || !oldest->idle_since_.compare_exchange_strong(oldest_since, 0)) return Admission::server_full;
+  victim = sessions.at(oldest).session.lock();
+  return victim ? Admission::admitted : Admission::server_full;
+}
+
+void ServerState::registerSession(const std::shared_ptr<SessionControl>& session, const std::string& client) {
+  const std::lock_guard<std::mutex> lock(sessions_mutex);
+  sessions.emplace(session.get(), SessionEntry{session, client});
+  ++sessions_per_client[client];
 }
 
 void ServerState::unregisterSession(const SessionControl* session) {
   const std::lock_guard<std::mutex> lock(sessions_mutex);
-  sessions.erase(session);
+  const auto found = sessions.find(session);
+  if (found == sessions.end()) return;
+  const auto held = sessions_per_client.find(found->second.client);
+  if (held != sessions_per_client.end() && --held->second == 0) sessions_per_client.erase(held);
+  sessions.erase(found);
   if (sessions.empty()) drained.notify_all();
 }
 
@@ -72,7 +102,7 @@ std::vector<std::shared_ptr<SessionControl>> ServerState::liveSessions() {
   const std::lock_guard<std::mutex> lock(sessions_mutex);
   out.reserve(sessions.size());
   for (auto& entry : sessions)
-    if (auto session = entry.second.lock()) out.push_back(std::move(session));
+    if (auto session = entry.second.session.lock()) out.push_back(std::move(session));
   return out;
 }
 
@@ -117,16 +147,27 @@ class Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     try {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      if (state_.sessionCount() >= state_.options.max_connections)
-        rejectConnection(state_, std::move(socket));
-      else
-        startSession(state_, std::move(socket));
+      admit(std::move(socket));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "useradmin: cannot start a connection: %s\n", e.what());
     }
     accept();
+  }
+
+  void admit(tcp::socket socket) {
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string client = ec ? std::string("unknown") : remote.address().to_string();
+    std::shared_ptr<SessionControl> victim;
+    switch (state_.admit(client, victim)) {
+      case Admission::admitted:
+        if (victim) victim->evict();
+        victim.reset();  // the last reference may unregister: outside admit's lock
+        return startSession(state_, std::move(socket), client);
+      case Admission::server_full: return rejectConnection(state_, std::move(socket), client, "too_many_connections");
+      case Admission::client_full: return rejectConnection(state_, std::move(socket), client, "too_many_client_connections");
+    }
   }
 
   ServerState& state_;
@@ -198,8 +239,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Serv
   if (options.max_connections == 0) return optionError("max_connections must be at least 1");
   for (const auto* limit : {&options.client_rate_limit, &options.actor_rate_limit})
     if (*limit && !((*limit)->rate > 0)) return optionError("rate limits need a rate > 0");
-  for (auto timeout : {options.request_timeout, options.idle_timeout, options.write_timeout})
+  for (auto timeout : {options.header_timeout, options.request_timeout, options.idle_timeout, options.write_timeout})
     if (timeout.count() <= 0) return optionError("timeouts must be positive");
+  if (options.evict_idle_after.count() < 0) return optionError("evict_idle_after must not be negative");
 
   const std::size_t io_threads = options.io_threads > 0 ? options.io_threads : hardwareThreads();
   const std::size_t worker_threads =
@@ -265,6 +307,8 @@ std::string Server::host() const {
 std::string Server::url() const { return "http://" + host() + ":" + std::to_string(port()); }
 
 std::size_t Server::connectionCount() const { return impl_->state->sessionCount(); }
+
+bool Server::ready() const { return impl_->state->ready(); }
 
 void Server::shutdown(std::chrono::milliseconds drain) {
   const std::lock_guard<std::mutex> guard(impl_->shutdown_mutex);
