@@ -165,6 +165,8 @@ int run(const CliOptions& o) {
   options.request_timeout = o.request_timeout;
   options.idle_timeout = o.idle_timeout;
   options.access_log = o.access_log;
+  // Readiness (GET /readyz) is "not draining" for now: ServerOptions::ready_check
+  // is where the store's health check will plug in.
   options.client_rate_limit =
       rateLimit(o.rate_limit_ip, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{50, 100}) : std::nullopt);
   options.actor_rate_limit =
