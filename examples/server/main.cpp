@@ -2,6 +2,7 @@
 // main only parses flags and wires the parts (see docs/http-api.md).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cmath>
@@ -84,7 +85,24 @@ std::string clientUrl(const beast::Server& s) {
   return "http://" + host + ":" + std::to_string(s.port());
 }
 
+// Each connection holds a descriptor; the usual soft limit of 1,024 would
+// cap the server far below --max-connections. Raise it to the hard limit
+// (which only privilege could raise further).
+void raiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  const rlim_t wanted = limit.rlim_max;
+  limit.rlim_cur = wanted;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) return;
+  // An unlimited hard limit is not a valid soft one; settle for a large value.
+  limit.rlim_cur = std::min<rlim_t>(wanted, 1 << 20);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    std::cerr << kProgram << ": warning: cannot raise the open-file limit to the hard limit\n";
+}
+
 int run(const CliOptions& o) {
+  raiseOpenFileLimit();
+
   // Signals are taken synchronously by this thread (sigwait); block them
   // before any thread starts so every thread inherits the mask.
   sigset_t signals;

@@ -1,6 +1,10 @@
 // The Server: listener (acceptor), I/O threads, worker pool and the drain.
 #include "useradmin/beast/server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -106,11 +110,55 @@ std::vector<std::shared_ptr<SessionControl>> ServerState::liveSessions() {
   return out;
 }
 
+// A descriptor held in reserve: when accept fails for want of descriptors,
+// releasing it lets one pending connection be accepted, answered 503 and
+// closed, instead of being left unanswered in the backlog.
+int openReserveDescriptor() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+// Lets a message through at most once per interval and counts the rest.
+class LogThrottle {
+ public:
+  explicit LogThrottle(std::chrono::seconds interval) : interval_(interval) {}
+  // True when a line may be written now; `suppressed` tells how many were
+  // held back since the last one.
+  bool due(std::size_t& suppressed) {
+    const auto now = std::chrono::steady_clock::now();
+    if (written_ && now - last_ < interval_) {
+      ++suppressed_;
+      return false;
+    }
+    written_ = true;
+    last_ = now;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+    return true;
+  }
+
+ private:
+  std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point last_{};
+  bool written_ = false;
+  std::size_t suppressed_ = 0;
+};
+
+bool outOfDescriptors(const boost::system::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
+}
+
 // Accepts connections on its own strand until the acceptor is closed.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(ServerState& state, tcp::acceptor acceptor)
-      : state_(state), acceptor_(std::move(acceptor)), retry_timer_(acceptor_.get_executor()) {}
+      : state_(state),
+        acceptor_(std::move(acceptor)),
+        retry_timer_(acceptor_.get_executor()),
+        reserve_fd_(openReserveDescriptor()) {}
+
+  ~Listener() {
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
   void start() {
     net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
@@ -138,8 +186,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void onAccept(boost::system::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      // E.g. out of file descriptors: back off instead of spinning.
-      std::fprintf(stderr, "useradmin: accept failed: %s\n", ec.message().c_str());
+      const bool answered = outOfDescriptors(ec) && refuseWithReserve();
+      logAcceptFailure(ec, answered);
+      if (answered) return accept();
+      // Back off instead of spinning.
       retry_timer_.expires_after(std::chrono::milliseconds(50));
       retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
         if (!wait_ec) self->accept();
@@ -152,6 +202,37 @@ class Listener : public std::enable_shared_from_this<Listener> {
       std::fprintf(stderr, "useradmin: cannot start a connection: %s\n", e.what());
     }
     accept();
+  }
+
+  // Out of descriptors: frees the reserve, accepts one pending connection
+  // with it, answers 503, closes, and takes the reserve back. False when
+  // there was no reserve or nothing to accept.
+  bool refuseWithReserve() noexcept {
+    if (reserve_fd_ < 0) reserve_fd_ = openReserveDescriptor();
+    if (reserve_fd_ < 0) return false;
+    ::close(reserve_fd_);
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      try {
+        answerWithoutSession(fd, unavailableResponseBytes());
+      } catch (...) {
+        // Out of memory as well: the close alone must do.
+      }
+      ::close(fd);
+      ++refused_for_descriptors_;
+    }
+    reserve_fd_ = openReserveDescriptor();
+    return fd >= 0;
+  }
+
+  // At most one line a second, however fast accept fails.
+  void logAcceptFailure(const boost::system::error_code& ec, bool answered) {
+    std::size_t suppressed = 0;
+    if (!accept_log_.due(suppressed)) return;
+    std::fprintf(stderr, "useradmin: accept failed: %s%s (%zu similar failures not shown; %zu connections answered 503 "
+                         "for want of descriptors so far)\n",
+                 ec.message().c_str(), answered ? "; answered 503 and closed" : "", suppressed,
+                 refused_for_descriptors_);
   }
 
   void admit(tcp::socket socket) {
@@ -173,6 +254,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   ServerState& state_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
+  int reserve_fd_;
+  std::size_t refused_for_descriptors_ = 0;
+  LogThrottle accept_log_{std::chrono::seconds(1)};
 };
 
 }  // namespace detail
