@@ -163,12 +163,14 @@ class RequestParser final : public http::basic_parser<true> {
   ParsedRequest& out_;
 };
 
-// True when `bytes` hold a LF not preceded by CR. Called on bytes the parser
-// is waiting to complete, which are always framing (request line, fields,
-// chunk-size lines, trailers), never body data: there a bare LF can never
-// become valid, and Beast would wait for a CRLF until the timeout.
-bool hasBareLineFeed(const char* bytes, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i)
+// True when `bytes` hold a LF not preceded by CR at or after `from` (the
+// bytes before were checked already, so a trickled header costs linear
+// time). Called on bytes the parser is waiting to complete, which are
+// always framing (request line, fields, chunk-size lines, trailers), never
+// body data: there a bare LF can never become valid, and Beast would wait
+// for a CRLF until the timeout.
+bool hasBareLineFeed(const char* bytes, std::size_t size, std::size_t from) {
+  for (std::size_t i = from; i < size; ++i)
     if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
   return false;
 }
@@ -376,6 +378,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     parser_->eager(false);  // stop after the header, so it can be checked first
     reading_header_ = true;
     header_bytes_ = 0;
+    checked_bytes_ = 0;
     request_deadline_ = std::chrono::steady_clock::now() + state_.options.request_timeout;
     stream_.expires_after(std::min(state_.options.header_timeout, state_.options.request_timeout));
     parseBuffered();
@@ -390,6 +393,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       error_code ec;
       const std::size_t used = parser_->put(buffer_.data(), ec);
       buffer_.consume(used);
+      checked_bytes_ = used >= checked_bytes_ ? 0 : checked_bytes_ - used;
       if (reading_header_) header_bytes_ += used;
       if (ec == http::error::need_more) return needMore();
       if (ec) return failRead(ec);
@@ -407,8 +411,9 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   // The parser waits for bytes: refuse what can never complete, else read.
   void needMore() {
     const auto pending = buffer_.data();
-    if (hasBareLineFeed(static_cast<const char*>(pending.data()), pending.size()))
+    if (hasBareLineFeed(static_cast<const char*>(pending.data()), pending.size(), checked_bytes_))
       return failRead(http::error::bad_line_ending);
+    checked_bytes_ = pending.size();
     if (reading_header_ && header_bytes_ + buffer_.size() > state_.options.max_header_bytes)
       return failRead(http::error::header_limit);
     if (buffer_.size() >= buffer_.max_size()) return failRead(http::error::buffer_overflow);
@@ -597,6 +602,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   bool refusing_ = false;
   bool reading_header_ = false;
   std::size_t header_bytes_ = 0;
+  std::size_t checked_bytes_ = 0;  // leading buffered bytes known free of bare LFs
   std::size_t lingered_ = 0;
   // For the access log line of the response being written.
   unsigned status_ = 0;
