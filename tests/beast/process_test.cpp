@@ -243,6 +243,16 @@ TEST_CASE("process: --demo prints working commands, and runs again on its direct
 
 namespace {
 
+// UBSan's vptr check needs descriptors of its own (it probes memory through
+// a pipe); in a process that is out of them it reports every unchecked
+// virtual call as invalid and aborts. So the exhaustion test only runs in
+// builds without sanitizers.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // The soft and hard "Max open files" of a process, from /proc/PID/limits.
 std::pair<std::string, std::string> openFileLimits(pid_t pid) {
   std::istringstream limits(readFile("/proc/" + std::to_string(pid) + "/limits"));
@@ -296,6 +306,10 @@ TEST_CASE("process: the server raises its soft open-file limit to the hard limit
 
 TEST_CASE("process: out of file descriptors, new connections are answered 503 instead of hanging",
           "[beast][process][fd]") {
+  if (kSanitized) {
+    WARN("not run under sanitizers: their runtime needs file descriptors too");
+    return;
+  }
   Workspace ws;
   ServerProcess server(ws.args(), ws.err_path);
   const std::string line = server.waitForLine("listening on ");
@@ -316,6 +330,7 @@ TEST_CASE("process: out of file descriptors, new connections are answered 503 in
   for (std::size_t i = 8; i < held.size(); ++i) {
     auto result = held[i]->readUntilClosed(std::chrono::milliseconds(2000));
     INFO("connection " << i << ": " << result.data.substr(0, 120));
+    INFO("server stderr: " << readFile(ws.err_path).substr(0, 2000));
     CHECK(result.closed);
     CHECK(rawStatus(result.data) == 503);
     CHECK(result.data.find("X-Request-Id: ") != std::string::npos);
@@ -331,8 +346,12 @@ TEST_CASE("process: out of file descriptors, new connections are answered 503 in
   held.clear();
   bool served = false;
   for (int attempt = 0; attempt < 50 && !served; ++attempt) {
-    HttpClient client(port);
-    served = client.request(http::verb::get, "/healthz").status == 200;
+    try {
+      HttpClient client(port);
+      served = client.request(http::verb::get, "/healthz").status == 200;
+    } catch (const std::exception&) {
+      // Still refused in one send: the request may reset the 503 away.
+    }
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   CHECK(served);

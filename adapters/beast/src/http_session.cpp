@@ -232,10 +232,10 @@ void serializeResponse(std::string& out, const ApiResponse& response, std::strin
   if (!head) out += response.body;
 }
 
-ApiResponse unavailableResponse(const char* reason) {
+ApiResponse unavailableResponse(const ServerState& state, const char* reason) {
   ApiResponse response;
   response.status = 503;
-  response.body = simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null);
+  response.body = state.unavailable_body;
   response.reason = reason;
   return response;
 }
@@ -290,7 +290,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
         self->phase_ = Phase::processing;
         self->request_id_ = generateRequestId();
         self->close_after_ = true;
-        self->send(unavailableResponse(reason));
+        self->send(unavailableResponse(self->state_, reason));
       });
     });
   }
@@ -622,7 +622,7 @@ void startSession(ServerState& state, tcp::socket socket, const std::string& cli
 void rejectConnection(ServerState& state, tcp::socket socket, const std::string& client, const char* reason) {
   if (state.refusals_in_flight.fetch_add(1) >= kMaxRefusalsInFlight) {
     state.refusals_in_flight.fetch_sub(1);
-    answerWithoutSession(socket.native_handle(), unavailableResponseBytes());
+    answerWithoutSession(socket.native_handle(), unavailableResponseBytes(state));
     return;  // the socket closes here
   }
   std::shared_ptr<HttpSession> session;
@@ -635,9 +635,9 @@ void rejectConnection(ServerState& state, tcp::socket socket, const std::string&
   session->startRejected(reason);  // from here its destructor gives the slot back
 }
 
-std::string unavailableResponseBytes() {
+std::string unavailableResponseBytes(const ServerState& state) {
   std::string out;
-  serializeResponse(out, unavailableResponse("too_many_connections"), generateRequestId(), false, false);
+  serializeResponse(out, unavailableResponse(state, "too_many_connections"), generateRequestId(), false, false);
   return out;
 }
 

@@ -23,6 +23,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "server_state.hpp"
+#include "useradmin/beast/envelope.hpp"
 
 namespace useradmin::beast {
 
@@ -52,6 +53,7 @@ ServerState::ServerState(const ServerOptions& opts, Services services, std::size
       actor_limiter(makeLimiter(opts.actor_rate_limit, opts.rate_limit_max_keys)),
       api(services, opts.base_path, apiRoutes(), client_limiter.get(), actor_limiter.get()),
       access_log(makeAccessLog(opts)),
+      unavailable_body(simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null)),
       ioc(static_cast<int>(io_threads)),
       workers(worker_threads) {}
 
@@ -214,7 +216,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       try {
-        answerWithoutSession(fd, unavailableResponseBytes());
+        answerWithoutSession(fd, unavailableResponseBytes(state_));
       } catch (...) {
         // Out of memory as well: the close alone must do.
       }

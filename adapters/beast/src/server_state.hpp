@@ -67,6 +67,9 @@ struct ServerState {
   std::unique_ptr<RateLimiter> actor_limiter;
   Api api;
   std::unique_ptr<AccessLog> access_log;  // null when off
+  // The 503 envelope, serialized once: out of descriptors, the answer must
+  // not depend on anything that could need one.
+  const std::string unavailable_body;
   std::atomic<bool> stopping{false};
 
   // Connections being answered 503 (not registered), bounded so that
@@ -120,7 +123,7 @@ void rejectConnection(ServerState& state, net::ip::tcp::socket socket, const std
 
 /// A complete 503 response (`Connection: close`, a fresh X-Request-Id), for
 /// connections answered without a session.
-std::string unavailableResponseBytes();
+std::string unavailableResponseBytes(const ServerState& state);
 
 /// Best effort, never blocks: writes `response` to the connected socket
 /// `fd`, discards what the peer already sent (so the close is less likely
