@@ -36,6 +36,14 @@ bool parseSeconds(const std::string& text, std::chrono::milliseconds& out) {
   return out.count() > 0;
 }
 
+// Whole seconds from 0 to a day.
+bool parseWholeSeconds(const std::string& text, std::chrono::seconds& out) {
+  std::size_t seconds = 0;
+  if (!parseSize(text, 0, 86400, seconds)) return false;
+  out = std::chrono::seconds(static_cast<std::int64_t>(seconds));
+  return true;
+}
+
 }  // namespace
 
 bool parseListen(const std::string& text, std::string& host, std::uint16_t& port) {
@@ -100,11 +108,20 @@ Extensions:
   --demo-dir DIR                where --demo keeps its files (default ./useradmin-demo)
   --workers N                   threads running library calls (default max(64, 2 x cores))
   --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
-  --max-connections N           concurrent connections; more are answered 503 (default 4096)
+  --max-connections N           concurrent connections (default 4096); at the limit the
+                                longest-idle keep-alive connection is closed to make
+                                room, else the newcomer is answered 503
+  --max-connections-per-client N
+                                concurrent connections from one client address; more
+                                are answered 503 (default 256; 0 = no limit)
+  --header-timeout SECONDS      time to receive a request's header (default 5)
   --request-timeout SECONDS     time to receive a whole request (default 10)
   --idle-timeout SECONDS        keep-alive idle time (default 30)
   --shutdown-timeout SECONDS    drain time on SIGINT/SIGTERM (default 10)
-  --leeway SECONDS              clock skew tolerated on exp/nbf/iat (default 60)
+  --leeway SECONDS              clock skew tolerated on exp and nbf (default 60)
+  --max-iat-ahead SECONDS       how far a token's iat may lie ahead of our clock; such
+                                a token counts as issued that much earlier (default 0:
+                                an iat in the future is refused; see docs/security.md)
   --rate-limit-ip RATE|off      token bucket per client address; RATE is N, N/s or N/m
                                 (default off; 50/s with --demo)
   --rate-limit-ip-burst N       bucket size (default: RATE per second, at least 1)
@@ -166,16 +183,14 @@ CliParse parseCli(int argc, const char* const* argv) {
          return true;
        }},
       {"--max-connections", [&](const std::string& v) { return parseSize(v, 1, 1000000, o.max_connections); }},
+      {"--max-connections-per-client",
+       [&](const std::string& v) { return parseSize(v, 0, 1000000, o.max_connections_per_client); }},
+      {"--header-timeout", [&](const std::string& v) { return parseSeconds(v, o.header_timeout); }},
       {"--request-timeout", [&](const std::string& v) { return parseSeconds(v, o.request_timeout); }},
       {"--idle-timeout", [&](const std::string& v) { return parseSeconds(v, o.idle_timeout); }},
       {"--shutdown-timeout", [&](const std::string& v) { return parseSeconds(v, o.shutdown_timeout); }},
-      {"--leeway",
-       [&](const std::string& v) {
-         std::size_t s = 0;
-         if (!parseSize(v, 0, 86400, s)) return false;
-         o.leeway = std::chrono::seconds(static_cast<std::int64_t>(s));
-         return true;
-       }},
+      {"--leeway", [&](const std::string& v) { return parseWholeSeconds(v, o.leeway); }},
+      {"--max-iat-ahead", [&](const std::string& v) { return parseWholeSeconds(v, o.max_iat_ahead); }},
       {"--rate-limit-ip", rate(o.rate_limit_ip)},
       {"--rate-limit-ip-burst", burst(o.rate_limit_ip)},
       {"--rate-limit-actor", rate(o.rate_limit_actor)},

@@ -42,10 +42,13 @@ struct CliOptions {
   std::size_t workers = 0;  // 0: max(64, 2 x cores)
   SqliteDurability durability = SqliteDurability::full;
   std::size_t max_connections = 4096;
+  std::size_t max_connections_per_client = 256;  // 0: no per-address limit
+  std::chrono::milliseconds header_timeout{5'000};
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::chrono::seconds leeway{60};
+  std::chrono::seconds max_iat_ahead{0};
   RateFlag rate_limit_ip;
   RateFlag rate_limit_actor;
   bool access_log = true;

@@ -2,6 +2,7 @@
 // main only parses flags and wires the parts (see docs/http-api.md).
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cmath>
@@ -84,7 +85,24 @@ std::string clientUrl(const beast::Server& s) {
   return "http://" + host + ":" + std::to_string(s.port());
 }
 
+// Each connection holds a descriptor; the usual soft limit of 1,024 would
+// cap the server far below --max-connections. Raise it to the hard limit
+// (which only privilege could raise further).
+void raiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+  const rlim_t wanted = limit.rlim_max;
+  limit.rlim_cur = wanted;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) return;
+  // An unlimited hard limit is not a valid soft one; settle for a large value.
+  limit.rlim_cur = std::min<rlim_t>(wanted, 1 << 20);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    std::cerr << kProgram << ": warning: cannot raise the open-file limit to the hard limit\n";
+}
+
 int run(const CliOptions& o) {
+  raiseOpenFileLimit();
+
   // Signals are taken synchronously by this thread (sigwait); block them
   // before any thread starts so every thread inherits the mask.
   sigset_t signals;
@@ -119,6 +137,7 @@ int run(const CliOptions& o) {
   jwt.issuer = o.issuer;
   jwt.audience = o.audience;
   jwt.leeway = o.leeway;
+  jwt.max_iat_ahead = o.max_iat_ahead;
   auto verifier = makeJwtVerifier(jwt);
   if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
 
@@ -159,9 +178,14 @@ int run(const CliOptions& o) {
   options.io_threads = o.threads;
   options.worker_threads = o.workers;
   options.max_connections = o.max_connections;
+  options.max_connections_per_client = o.max_connections_per_client;
+  options.header_timeout = o.header_timeout;
   options.request_timeout = o.request_timeout;
   options.idle_timeout = o.idle_timeout;
   options.access_log = o.access_log;
+  // Readiness (GET /readyz): not draining, and the database files are the
+  // ones the store opened (a deleted or replaced WAL turns it false).
+  options.ready_check = [&db = **store] { return sqliteStoreReady(db); };
   options.client_rate_limit =
       rateLimit(o.rate_limit_ip, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{50, 100}) : std::nullopt);
   options.actor_rate_limit =

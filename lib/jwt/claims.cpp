@@ -73,12 +73,16 @@ Result<VerifiedToken> checkClaims(std::string_view payload, const ClaimRules& ru
   }
 
   // Time (RFC 7519 §4.1.4, §4.1.5): valid while exp + leeway is still ahead,
-  // and from nbf - leeway on; iat may not be later than nbf would allow.
+  // and from nbf - leeway on. iat gets its own, separate allowance: it is the
+  // revocation anchor (rule 1), so every second of tolerance on it is a
+  // second in which a token could outlive its holder's suspension.
   const std::int64_t now_ms = toMillis(now);
   const std::int64_t leeway = rules.leeway_ms;
   if (now_ms >= exp_ms + leeway) return reject("expired", "token expired");
   if (nbf != nullptr && now_ms < nbf_ms - leeway) return reject("not_yet_valid", "token is not valid yet (nbf)");
-  if (iat != nullptr && now_ms < iat_up_ms - leeway) return reject("issued_in_future", "iat is in the future");
+  if (iat != nullptr && iat_up_ms > now_ms + rules.max_iat_ahead_ms) {
+    return reject("iat_in_future", "iat is later than now plus max_iat_ahead");
+  }
 
   // Issuer and audience, when configured.
   if (rules.issuer) {
@@ -106,7 +110,9 @@ Result<VerifiedToken> checkClaims(std::string_view payload, const ClaimRules& ru
   VerifiedToken token;
   token.subject = sub->text;
   token.expires_at = timestampFromMillis(exp_ms);
-  if (iat != nullptr) token.issued_at = timestampFromMillis(iat_down_ms);
+  // The effective issue time: a token let in early by the allowance counts as
+  // issued that much earlier, so it cannot outlive a suspension inside it.
+  if (iat != nullptr) token.issued_at = timestampFromMillis(iat_down_ms - rules.max_iat_ahead_ms);
 
   // Scopes: `scope` words (RFC 6749 §3.3, separated by spaces) then
   // `permissions` entries, first occurrence kept.

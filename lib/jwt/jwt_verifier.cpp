@@ -62,6 +62,9 @@ Result<std::unique_ptr<TokenVerifier>> makeJwtVerifier(const JwtVerifierOptions&
     if (options.leeway.count() < 0 || options.leeway > kMaxLeeway) {
       return optionError("leeway", "leeway must be between 0 and 86400 seconds");
     }
+    if (options.max_iat_ahead.count() < 0 || options.max_iat_ahead > kMaxLeeway) {
+      return optionError("max_iat_ahead", "max_iat_ahead must be between 0 and 86400 seconds");
+    }
     if (options.max_token_size < kMinTokenSizeLimit) {
       return optionError("max_token_size", "max_token_size must be at least 64 bytes");
     }
@@ -78,6 +81,7 @@ Result<std::unique_ptr<TokenVerifier>> makeJwtVerifier(const JwtVerifierOptions&
     rules.issuer = options.issuer;
     rules.audience = options.audience;
     rules.leeway_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.leeway).count();
+    rules.max_iat_ahead_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.max_iat_ahead).count();
     return std::unique_ptr<TokenVerifier>(
         std::make_unique<JwtVerifier>(std::move(keys.value()), std::move(rules), options.max_token_size));
   } catch (const std::exception& e) {

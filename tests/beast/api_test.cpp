@@ -2,6 +2,7 @@
 // memory store and the real JWT verifier; request ids; access log lines.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,12 +40,17 @@ struct ApiHarness {
   std::unique_ptr<RateLimiter> actor_limiter;
   std::unique_ptr<Api> api;
 
-  explicit ApiHarness(std::optional<RateLimit> client = {}, std::optional<RateLimit> actor = {}) {
+  // `tweak` adjusts the seeded data and the verifier before they are used.
+  using Tweak = std::function<void(Dataset&, JwtVerifierOptions&)>;
+
+  explicit ApiHarness(std::optional<RateLimit> client = {}, std::optional<RateLimit> actor = {},
+                      const Tweak& tweak = {}) {
     Dataset d = test::standardDataset();
     d.users.push_back(test::makeSuspended("usr_123456789", "org_c1"));
-    REQUIRE(store->seed(d));
     JwtVerifierOptions options;
     options.keys.push_back(JwtKeySource::hs256Secret(kSecret));
+    if (tweak) tweak(d, options);
+    REQUIRE(store->seed(d));
     verifier = makeJwtVerifier(options).value();
     if (client) client_limiter = std::make_unique<RateLimiter>(*client);
     if (actor) actor_limiter = std::make_unique<RateLimiter>(*actor);
@@ -52,10 +58,10 @@ struct ApiHarness {
                                 client_limiter.get(), actor_limiter.get());
   }
 
-  static std::string token(const std::string& sub) {
+  static std::string token(const std::string& sub, std::chrono::seconds iat_ahead = std::chrono::seconds(0)) {
     JwtClaims c;
     c.sub = sub;
-    c.iat = std::chrono::time_point_cast<std::chrono::seconds>(systemClock().now());
+    c.iat = std::chrono::time_point_cast<std::chrono::seconds>(systemClock().now()) + iat_ahead;
     c.exp = *c.iat + std::chrono::hours(1);
     return issueHs256Token(kSecret, c);
   }
@@ -169,6 +175,17 @@ TEST_CASE("api: request bodies", "[beast][api]") {
       CHECK(body.at("data").at("errors").at(0).at("key") == c.key);
       CHECK(body.at("data").at("errors").at(0).at("message") == c.message);
     }
+    // A key given twice, at any depth, is refused whatever the values.
+    for (const char* repeated : {R"({"reason":5,"reason":"x"})", R"({"reason":"x","reason":"x"})",
+                                 R"({"reason":"a","x":{"k":1,"k":2}})", R"({"re\u0061son":"a","reason":"b"})"}) {
+      INFO(repeated);
+      auto r = h.patch("usr_c1_target", auth, repeated);
+      CHECK(r.status == 400);
+      const auto error = bodyOf(r).at("data").at("errors").at(0);
+      CHECK(error.at("key") == "body");
+      CHECK(error.at("message") == "duplicate_key");
+      CHECK(error.at("value") == (std::string(repeated).find("\"k\"") != std::string::npos ? "k" : "reason"));
+    }
     // An unknown key is echoed, cut to 64 bytes on a character boundary.
     std::string long_key;
     for (int i = 0; i < 100; ++i) long_key += "\xC3\xA9";
@@ -270,4 +287,40 @@ TEST_CASE("access log: one JSON line, escaped, without secrets", "[beast][access
   }
   REQUIRE(lines.size() == 1);
   CHECK(lines[0] == line);
+}
+
+namespace {
+
+// usr_root was suspended 10 s ago and has been reactivated since: its
+// tokens_valid_after is ten seconds in the past.
+ApiHarness::Tweak rootRevokedTenSecondsAgo(std::chrono::seconds max_iat_ahead) {
+  return [max_iat_ahead](Dataset& d, JwtVerifierOptions& options) {
+    test::userIn(d, "usr_root").tokens_valid_after = systemClock().now() - std::chrono::seconds(10);
+    options.max_iat_ahead = max_iat_ahead;
+  };
+}
+
+}  // namespace
+
+TEST_CASE("api: a token whose iat lies in the future does not survive its holder's suspension", "[beast][api][jwt]") {
+  // A token minted before the suspension with iat = now + 45 s (inside the
+  // 60 s exp/nbf leeway) is refused outright.
+  ApiHarness h({}, {}, rootRevokedTenSecondsAgo(std::chrono::seconds(0)));
+  auto r = h.patch("usr_c1_target", "Bearer " + ApiHarness::token("usr_root", std::chrono::seconds(45)));
+  CHECK(r.status == 401);
+  CHECK(r.reason == "iat_in_future");
+  CHECK(h.patch("usr_c1_target", "Bearer " + ApiHarness::token("usr_root")).status == 200);
+}
+
+TEST_CASE("api: with max_iat_ahead A, a token is dead when iat - A is before tokens_valid_after", "[beast][api][jwt]") {
+  ApiHarness h({}, {}, rootRevokedTenSecondsAgo(std::chrono::seconds(60)));
+  // iat = now + 45: accepted by the allowance, counted as issued at now - 15,
+  // before the suspension ten seconds ago.
+  auto revoked = h.patch("usr_c1_target", "Bearer " + ApiHarness::token("usr_root", std::chrono::seconds(45)));
+  CHECK(revoked.status == 401);
+  CHECK(revoked.reason == "credential_revoked");
+  // iat = now + 55: counted as issued at now - 5, after the suspension.
+  CHECK(h.patch("usr_c1_target", "Bearer " + ApiHarness::token("usr_root", std::chrono::seconds(55))).status == 200);
+  CHECK(h.patch("usr_c2_target", "Bearer " + ApiHarness::token("usr_root", std::chrono::seconds(61))).reason ==
+        "iat_in_future");
 }

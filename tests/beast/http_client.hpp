@@ -135,7 +135,13 @@ inline std::pair<std::string, std::string> bearer(const std::string& token) {
 // until the server closes (or the timeout passes).
 class RawConnection {
  public:
-  explicit RawConnection(std::uint16_t port) : socket_(ioc_) {
+  // `from`: the local address to connect from (another loopback address,
+  // e.g. 127.0.0.2, stands for a second client); empty = any.
+  explicit RawConnection(std::uint16_t port, const std::string& from = {}) : socket_(ioc_) {
+    if (!from.empty()) {
+      socket_.open(tcp::v4());
+      socket_.bind(tcp::endpoint(net::ip::make_address(from), 0));
+    }
     socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
   }
 

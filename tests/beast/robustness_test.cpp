@@ -232,3 +232,84 @@ TEST_CASE("docs: every status the server can return is documented in openapi.yam
     CHECK(guide.find("| " + std::to_string(status)) != std::string::npos);
   }
 }
+
+namespace {
+
+// Like expectRefusedAndClosed, and the answer comes at once, not when a
+// timeout (10 s by default) runs out.
+void expectRefusedPromptly(TestServer& server, const std::string& bytes, unsigned status) {
+  const auto start = std::chrono::steady_clock::now();
+  expectRefusedAndClosed(server, bytes, status);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+}
+
+// A request whose whole header block (request line, fields, CRLFs and the
+// final empty line) is exactly `size` bytes.
+std::string headerBlockOf(std::size_t size) {
+  const std::string head = "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Pad: ";
+  const std::string tail = "\r\n\r\n";
+  REQUIRE(size > head.size() + tail.size());
+  return head + std::string(size - head.size() - tail.size(), 'p') + tail;
+}
+
+}  // namespace
+
+TEST_CASE("robustness: bare LF line ends are 400 at once, not a stall", "[beast][robustness]") {
+  TestServer server;
+  expectRefusedPromptly(server,
+                        "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "5\n{\"a\":\n0\n\n",
+                        400);
+  // The line after a chunk's data, and a trailer.
+  expectRefusedPromptly(server,
+                        "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "2\r\n{}\n0\r\n\r\n",
+                        400);
+  expectRefusedPromptly(server,
+                        "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "0\r\nX-Trailer: 1\n\n",
+                        400);
+  // In the header block.
+  expectRefusedPromptly(server, "PATCH /api/users/x/reactivate HTTP/1.1\nHost: x\n\n", 400);
+  expectRefusedPromptly(server, "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\n\r\n", 400);
+}
+
+TEST_CASE("robustness: an HTTP/1.1 request needs exactly one Host field (RFC 9112 3.2)", "[beast][robustness]") {
+  TestServer server;
+  expectRefusedAndClosed(server, "PATCH /api/users/x/reactivate HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 400);
+  expectRefusedAndClosed(server, "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400);
+  expectRefusedAndClosed(server, "PATCH /api/users/x/reactivate HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", 400);
+  // HTTP/1.0 did not require Host.
+  RawConnection old(server.port());
+  old.write("PATCH /api/users/x/reactivate HTTP/1.0\r\n\r\n");
+  CHECK(rawStatus(old.readUntilClosed().data) == 401);
+}
+
+TEST_CASE("robustness: a transfer coding other than one chunked is 400 and closed", "[beast][robustness]") {
+  TestServer server;
+  const std::string head = "PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\r\n";
+  const std::string empty_chunked_body = "\r\n\r\n0\r\n\r\n";  // ends the field line, then the header
+  expectRefusedAndClosed(server, head + "Transfer-Encoding: gzip, chunked" + empty_chunked_body, 400);
+  expectRefusedAndClosed(server, head + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked" + empty_chunked_body,
+                         400);
+  expectRefusedAndClosed(server, head + "Transfer-Encoding: chunked, chunked" + empty_chunked_body, 400);
+  // Plain chunked, in any case, is fine.
+  RawConnection fine(server.port());
+  fine.write(head + "Connection: close\r\nTransfer-Encoding: Chunked" + empty_chunked_body);
+  CHECK(rawStatus(fine.readUntilClosed().data) == 401);
+}
+
+TEST_CASE("robustness: the header block limit counts every byte up to the empty line", "[beast][robustness]") {
+  TestServer server;  // max_header_bytes = 8192
+  REQUIRE(headerBlockOf(8192).size() == 8192);
+  RawConnection at_limit(server.port());
+  at_limit.write(headerBlockOf(8192));
+  CHECK(rawStatus(at_limit.readUntilClosed().data) == 401);
+  expectRefusedAndClosed(server, headerBlockOf(8193), 431);
+  expectRefusedAndClosed(server, headerBlockOf(8194), 431);
+  // The same when the block arrives in pieces.
+  RawConnection pieces(server.port());
+  const std::string block = headerBlockOf(8193);
+  for (std::size_t at = 0; at < block.size(); at += 1000) pieces.write(block.substr(at, 1000));
+  CHECK(rawStatus(pieces.readUntilClosed().data) == 431);
+}

@@ -97,6 +97,7 @@ class ServerProcess {
   }
 
   void signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   const std::string& stdoutSoFar() const { return stdout_; }
 
  private:

@@ -75,4 +75,32 @@ TEST_CASE("process: a write failing at run time answers 500, and the server reco
   CHECK(raw.integer("SELECT count(*) FROM audit_events WHERE outcome = 'granted'") == 3);
 }
 
+TEST_CASE("process: a deleted WAL turns /readyz to 503 while the server keeps answering", "[beast][process][faults]") {
+  Workspace ws;
+  REQUIRE(openOrThrow(sqliteOptions(ws.db_path))->seed(datasetWithSuspended(kPrefix, 2)));
+  ServerProcess server(ws.argsWithoutSeed(), ws.err_path);
+  const std::string line = server.waitForLine("listening on ");
+  REQUIRE_FALSE(line.empty());
+  HttpClient client(portOf(line));
+  REQUIRE(reactivate(client, kPrefix + "0").status == 200);
+  REQUIRE(client.request(http::verb::get, "/readyz").status == 200);
+
+  REQUIRE(::unlink((ws.db_path + "-wal").c_str()) == 0);
+  // The store notices on its next commit or within its idle check interval.
+  unsigned ready_status = 200;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ready_status == 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ready_status = client.request(http::verb::get, "/readyz").status;
+  }
+  CHECK(ready_status == 503);
+  CHECK(client.request(http::verb::get, "/healthz").status == 200);
+  // ...and says so once, loudly, from its writer's idle check.
+  const auto log_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (readFile(ws.err_path).find("writes are refused") == std::string::npos &&
+         std::chrono::steady_clock::now() < log_deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_THAT(readFile(ws.err_path), Catch::Contains("-wal") && Catch::Contains("writes are refused"));
+}
+
 #endif  // USERADMIN_SERVER_PATH

@@ -389,17 +389,61 @@ TEST_CASE("not_yet_valid: nbf passes from nbf minus the leeway on, to the second
   CHECK(outcome(*exact, hs(R"({"sub":"usr_alice","exp":1750003600,"nbf":1750000000.001})")) == "not_yet_valid");
 }
 
-TEST_CASE("issued_in_future: iat later than now plus the leeway is refused", "[jwt]") {
-  auto verifier = hs256Verifier();
-  auto token = [](std::int64_t iat) {
-    JwtClaims claims = validClaims();
-    claims.iat = at(iat);
-    return issueHs256Token(kSecret, claims);
-  };
-  CHECK(outcome(*verifier, token(kNow)) == "ok");
-  CHECK(outcome(*verifier, token(kNow + 60)) == "ok");
-  CHECK(outcome(*verifier, token(kNow + 61)) == "issued_in_future");
-  CHECK(outcome(*verifier, token(0)) == "ok");  // old but unexpired tokens are the store's business (rule 1)
+namespace {
+
+std::string tokenIssuedAt(Timestamp iat) {
+  JwtClaims claims = validClaims();
+  claims.iat = iat;
+  return issueHs256Token(kSecret, claims);
+}
+
+std::unique_ptr<TokenVerifier> verifierWithIatAllowance(std::chrono::seconds allowance) {
+  JwtVerifierOptions options;
+  options.keys.push_back(JwtKeySource::hs256Secret(kSecret));
+  options.max_iat_ahead = allowance;
+  return verifierFor(options);
+}
+
+}  // namespace
+
+TEST_CASE("iat_in_future: by default an iat later than now is refused, whatever the leeway", "[jwt]") {
+  auto verifier = hs256Verifier();  // leeway 60 s, max_iat_ahead 0
+  auto at_now = verifier->verify(tokenIssuedAt(at(kNow)), at(kNow));
+  REQUIRE(at_now.has_value());
+  CHECK(*at_now->issued_at == at(kNow));
+  CHECK(outcome(*verifier, tokenIssuedAt(at(kNow + 1))) == "iat_in_future");
+  CHECK(outcome(*verifier, tokenIssuedAt(at(kNow + 55))) == "iat_in_future");
+  // A fractional iat is rounded up: 1 ms past now is the future.
+  CHECK(outcome(*verifier, hs(R"({"sub":"usr_alice","exp":1750003600,"iat":1750000000.001})")) == "iat_in_future");
+  CHECK(outcome(*verifier, tokenIssuedAt(at(0))) == "ok");  // old but unexpired tokens are the store's business (rule 1)
+  // The exp/nbf leeway is unchanged: exp 59 s ago and nbf 59 s ahead still pass.
+  JwtClaims skewed = validClaims();
+  skewed.iat.reset();
+  skewed.exp = at(kNow - 59);
+  skewed.nbf = at(kNow + 59);
+  CHECK(outcome(*verifier, issueHs256Token(kSecret, skewed)) == "ok");
+}
+
+TEST_CASE("iat_in_future: with an allowance A, iat up to now + A passes but counts as issued A earlier", "[jwt]") {
+  auto verifier = verifierWithIatAllowance(std::chrono::seconds(30));
+  auto at_edge = verifier->verify(tokenIssuedAt(at(kNow + 30)), at(kNow));
+  REQUIRE(at_edge.has_value());
+  CHECK(*at_edge->issued_at == at(kNow));  // iat - A
+  CHECK(outcome(*verifier, tokenIssuedAt(at(kNow + 31))) == "iat_in_future");
+  auto past = verifier->verify(tokenIssuedAt(at(kNow - 10)), at(kNow));
+  REQUIRE(past.has_value());
+  CHECK(*past->issued_at == at(kNow - 40));
+}
+
+TEST_CASE("max_iat_ahead must be between 0 and 24 h", "[jwt]") {
+  JwtVerifierOptions options;
+  options.keys.push_back(JwtKeySource::hs256Secret(kSecret));
+  options.max_iat_ahead = std::chrono::seconds(-1);
+  CHECK(setupError(options).fields.at(0).key == "max_iat_ahead");
+  options.max_iat_ahead = std::chrono::seconds(86401);
+  CHECK(setupError(options).fields.at(0).key == "max_iat_ahead");
+  options.max_iat_ahead = std::chrono::seconds(86400);
+  CHECK(makeJwtVerifier(options).has_value());
 }
 
 TEST_CASE("bad_issuer: a configured issuer must equal iss exactly", "[jwt]") {

@@ -1,5 +1,7 @@
 // One HTTP/1.1 connection: reads requests (keep-alive, pipelined) with
 // limits and timeouts, hands them to the Api, writes the responses in order.
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -18,7 +20,6 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include "server_state.hpp"
 #include "useradmin/beast/envelope.hpp"
@@ -41,8 +42,14 @@ struct ParsedRequest {
   unsigned authorization_count = 0;
   std::string request_id;
   std::string body;
+  int version = 11;
+  unsigned host_count = 0;
   bool expect_continue = false;
   bool has_transfer_encoding = false;
+  // Transfer codings named across all Transfer-Encoding fields: only a
+  // single "chunked" is understood.
+  unsigned chunked_codings = 0;
+  unsigned other_codings = 0;
 
   void reset() {
     method.clear();
@@ -51,20 +58,50 @@ struct ParsedRequest {
     authorization_count = 0;
     request_id.clear();
     body.clear();
+    version = 11;
+    host_count = 0;
     expect_continue = false;
     has_transfer_encoding = false;
+    chunked_codings = 0;
+    other_codings = 0;
+  }
+
+  // Counts the codings of one Transfer-Encoding value ("gzip, chunked").
+  void addTransferCodings(boost::beast::string_view value) {
+    has_transfer_encoding = true;
+    while (!value.empty()) {
+      const auto comma = value.find(',');
+      boost::beast::string_view coding = value.substr(0, comma);
+      value = comma == boost::beast::string_view::npos ? boost::beast::string_view() : value.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (coding.empty()) continue;  // empty list elements are allowed (RFC 9110 §5.6.1)
+      if (boost::beast::iequals(coding, "chunked")) ++chunked_codings;
+      else ++other_codings;
+    }
+  }
+
+  // Why the header cannot be served as it stands (RFC 9112 §3.2, §6.1), or
+  // null.
+  const char* framingProblem(bool parser_chunked) const {
+    if (host_count > 1) return "duplicate_host";
+    if (host_count == 0 && version == 11) return "missing_host";
+    // A coding other than one final "chunked" leaves the body length
+    // unknown or undecodable (§6.3): refuse rather than guess.
+    if (has_transfer_encoding && (!parser_chunked || chunked_codings != 1 || other_codings != 0))
+      return "bad_transfer_encoding";
+    return nullptr;
   }
 };
 
 // A Beast parser that keeps only what ParsedRequest holds. Beast validates
 // the syntax (request line, field names and values, Content-Length,
-// Transfer-Encoding, chunks) and enforces the header and body limits.
-// Beast's own header_limit only bounds the bytes of one parse call, so a
-// header that arrives in pieces can exceed it field by field; the parser
-// therefore also counts the header bytes it has seen, across calls.
+// Transfer-Encoding, chunks) and the body limit. Beast's header_limit
+// bounds the request line and the fields separately, so the session counts
+// the exact header block itself (see HttpSession::parseBuffered).
 class RequestParser final : public http::basic_parser<true> {
  public:
-  RequestParser(ParsedRequest& out, std::size_t header_limit) : out_(out), header_left_(header_limit) {
+  RequestParser(ParsedRequest& out, std::size_t header_limit) : out_(out) {
     this->header_limit(static_cast<std::uint32_t>(header_limit));
   }
 
@@ -76,19 +113,9 @@ class RequestParser final : public http::basic_parser<true> {
       ec = http::error::bad_version;
       return;
     }
-    if (!consume(method.size() + target.size() + 12, ec)) return;  // "M T HTTP/1.1\r\n"
+    out_.version = version;
     out_.method.assign(method.data(), method.size());
     out_.target.assign(target.data(), target.size());
-  }
-
-  // Counts header bytes; false (and header_limit) once over the limit.
-  bool consume(std::size_t bytes, error_code& ec) {
-    if (bytes > header_left_) {
-      ec = http::error::header_limit;
-      return false;
-    }
-    header_left_ -= bytes;
-    return true;
   }
 
   void on_response_impl(int, boost::beast::string_view, int, error_code& ec) override {
@@ -96,8 +123,7 @@ class RequestParser final : public http::basic_parser<true> {
   }
 
   void on_field_impl(http::field name, boost::beast::string_view name_string, boost::beast::string_view value,
-                     error_code& ec) override {
-    if (!consume(name_string.size() + value.size() + 4, ec)) return;  // "N: V\r\n"
+                     error_code&) override {
     switch (name) {
       case http::field::authorization:
         if (out_.authorization_count++ == 0) out_.authorization.assign(value.data(), value.size());
@@ -105,7 +131,8 @@ class RequestParser final : public http::basic_parser<true> {
       case http::field::expect:
         out_.expect_continue = boost::beast::iequals(value, "100-continue");
         break;
-      case http::field::transfer_encoding: out_.has_transfer_encoding = true; break;
+      case http::field::host: ++out_.host_count; break;
+      case http::field::transfer_encoding: out_.addTransferCodings(value); break;
       default:
         if (out_.request_id.empty() && boost::beast::iequals(name_string, "x-request-id"))
           out_.request_id.assign(value.data(), std::min<std::size_t>(value.size(), kMaxRequestIdLength + 1));
@@ -134,8 +161,19 @@ class RequestParser final : public http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 
   ParsedRequest& out_;
-  std::size_t header_left_;
 };
+
+// True when `bytes` hold a LF not preceded by CR at or after `from` (the
+// bytes before were checked already, so a trickled header costs linear
+// time). Called on bytes the parser is waiting to complete, which are
+// always framing (request line, fields, chunk-size lines, trailers), never
+// body data: there a bare LF can never become valid, and Beast would wait
+// for a CRLF until the timeout.
+bool hasBareLineFeed(const char* bytes, std::size_t size, std::size_t from) {
+  for (std::size_t i = from; i < size; ++i)
+    if (bytes[i] == '\n' && (i == 0 || bytes[i - 1] != '\r')) return true;
+  return false;
+}
 
 constexpr std::size_t kReadChunk = 4096;
 constexpr std::size_t kBufferLimit = 32 * 1024;
@@ -144,6 +182,10 @@ constexpr std::size_t kBufferLimit = 32 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 256 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+// 503s being written and lingered over at once; past this, refusals are
+// written in one non-blocking send and closed, so a flood of refused
+// connections holds no descriptors.
+constexpr std::size_t kMaxRefusalsInFlight = 64;
 
 void appendNumber(std::string& out, std::uint64_t value) {
   char buf[20];
@@ -157,38 +199,106 @@ void appendNumber(std::string& out, std::uint64_t value) {
 
 std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// Writes the status line, the headers and (unless `head`) the body of
+// `response` into `out`.
+void serializeResponse(std::string& out, const ApiResponse& response, std::string_view request_id, bool keep_alive,
+                       bool head) {
+  out.clear();
+  out += "HTTP/1.1 ";
+  appendNumber(out, response.status);
+  out.push_back(' ');
+  out += reasonPhrase(response.status);
+  out +=
+      "\r\nContent-Type: application/json\r\n"
+      "Cache-Control: no-store\r\n"
+      "X-Request-Id: ";
+  out += request_id;
+  out += "\r\n";
+  if (response.status == 401) out += "WWW-Authenticate: Bearer\r\n";
+  if (!response.allow.empty()) {
+    out += "Allow: ";
+    out += response.allow;
+    out += "\r\n";
+  }
+  if (response.retry_after > 0) {
+    out += "Retry-After: ";
+    appendNumber(out, response.retry_after);
+    out += "\r\n";
+  }
+  out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+  out += "Content-Length: ";
+  appendNumber(out, response.body.size());
+  out += "\r\n\r\n";
+  if (!head) out += response.body;
+}
+
+ApiResponse unavailableResponse(const ServerState& state, const char* reason) {
+  ApiResponse response;
+  response.status = 503;
+  response.body = state.unavailable_body;
+  response.reason = reason;
+  return response;
+}
+
+// The probes (kHealthPath, kReadyPath), answered before routing; nullopt for
+// any other path.
+std::optional<ApiResponse> probeResponse(const ServerState& state, std::string_view method, std::string_view path) {
+  if (path != kHealthPath && path != kReadyPath) return std::nullopt;
+  ApiResponse response;
+  if (method != "GET" && method != "HEAD") {
+    response.status = 405;
+    response.body = simpleEnvelope(405, kMethodNotAllowedMessage, EnvelopeData::null);
+    response.allow = "GET, HEAD";
+    response.reason = "method_not_allowed";
+  } else if (path == kHealthPath) {
+    response.status = 200;
+    response.body = R"({"code":200,"message":"ok","data":{"status":"ok"}})";
+  } else if (state.ready()) {
+    response.status = 200;
+    response.body = R"({"code":200,"message":"ready","data":{"status":"ready"}})";
+  } else {
+    response.status = 503;
+    response.body = R"({"code":503,"message":"service unavailable","data":{"status":"not_ready"}})";
+    response.reason = "not_ready";
+  }
+  return response;
+}
+
 class HttpSession final : public SessionControl, public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(ServerState& state, tcp::socket socket) : state_(state), stream_(std::move(socket)), buffer_(kBufferLimit) {
-    error_code ec;
-    const auto remote = stream_.socket().remote_endpoint(ec);
-    client_address_ = ec ? std::string("unknown") : remote.address().to_string();
-  }
+  HttpSession(ServerState& state, tcp::socket socket, std::string client)
+      : state_(state), stream_(std::move(socket)), buffer_(kBufferLimit), client_address_(std::move(client)) {}
 
   ~HttpSession() override {
     if (registered_) state_.unregisterSession(this);
+    if (refusing_) state_.refusals_in_flight.fetch_sub(1);
   }
 
   // Serves the connection.
   void start() {
-    state_.registerSession(shared_from_this());
+    state_.registerSession(shared_from_this(), client_address_);
     registered_ = true;
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->guarded([&] { self->waitRequest(); }); });
   }
 
-  // Answers 503 and closes (over max_connections); not registered.
-  void startRejected() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+  // Answers 503 and closes (over a connection limit); not registered, but
+  // counted in refusals_in_flight until it is gone.
+  void startRejected(const char* reason) {
+    refusing_ = true;
+    net::dispatch(stream_.get_executor(), [self = shared_from_this(), reason] {
       self->guarded([&] {
         self->phase_ = Phase::processing;
         self->request_id_ = generateRequestId();
         self->close_after_ = true;
-        ApiResponse response;
-        response.status = 503;
-        response.body = simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null);
-        response.reason = "too_many_connections";
-        self->send(std::move(response));
+        self->send(unavailableResponse(self->state_, reason));
       });
+    });
+  }
+
+  void evict() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      if (self->phase_ == Phase::idle) self->closeNow();
     });
   }
 
@@ -242,11 +352,13 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     if (shuttingDown()) return closeNow();
     if (buffer_.size() > 0) return readHeader();  // pipelined bytes already here
     stream_.expires_after(state_.options.idle_timeout);
+    markIdle();
     stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size())),
                             boost::beast::bind_front_handler(&HttpSession::onFirstBytes, shared_from_this()));
   }
 
   void onFirstBytes(error_code ec, std::size_t n) {
+    markBusy();
     guarded([&] {
       if (ec) return closeNow();  // EOF, idle timeout, reset, or stopped
       buffer_.commit(n);
@@ -254,7 +366,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     });
   }
 
-  // Reads one request's header; the request timeout runs from here.
+  // Reads one request's header; the header and request timeouts run from
+  // here.
   void readHeader() {
     phase_ = Phase::reading;
     head_ = false;
@@ -262,25 +375,69 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request_.reset();
     parser_.emplace(request_, state_.options.max_header_bytes);
     parser_->body_limit(state_.options.max_body_bytes);
-    stream_.expires_after(state_.options.request_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            boost::beast::bind_front_handler(&HttpSession::onHeader, shared_from_this()));
+    parser_->eager(false);  // stop after the header, so it can be checked first
+    reading_header_ = true;
+    header_bytes_ = 0;
+    checked_bytes_ = 0;
+    request_deadline_ = std::chrono::steady_clock::now() + state_.options.request_timeout;
+    stream_.expires_after(std::min(state_.options.header_timeout, state_.options.request_timeout));
+    parseBuffered();
   }
 
-  void onHeader(error_code ec, std::size_t) {
-    guarded([&] {
+  // Feeds what is buffered to the parser and reads more until the header
+  // (then the whole request) is complete. The header block is counted
+  // exactly: the request line, every field line and the empty line, CRLFs
+  // included, at most max_header_bytes.
+  void parseBuffered() {
+    for (;;) {
+      error_code ec;
+      const std::size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      checked_bytes_ = used >= checked_bytes_ ? 0 : checked_bytes_ - used;
+      if (reading_header_) header_bytes_ += used;
+      if (ec == http::error::need_more) return needMore();
       if (ec) return failRead(ec);
-      // A Transfer-Encoding other than a final "chunked" leaves the body
-      // length unknown (RFC 9112 §6.3): refuse rather than guess.
-      if (request_.has_transfer_encoding && !parser_->chunked())
-        return refuse(400, kBadRequestMessage, "bad_transfer_encoding", {});
-      if (parser_->is_done()) return onRequest();
-      if (request_.expect_continue) {
-        return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                                boost::beast::bind_front_handler(&HttpSession::onContinueSent, shared_from_this()));
+      if (reading_header_ && parser_->is_header_done()) {
+        reading_header_ = false;
+        if (header_bytes_ > state_.options.max_header_bytes) return failRead(http::error::header_limit);
+        stream_.expires_at(request_deadline_);
+        return onHeader();
       }
-      readBody();
+      if (parser_->is_done()) return onRequest();
+      if (used == 0) return needMore();
+    }
+  }
+
+  // The parser waits for bytes: refuse what can never complete, else read.
+  void needMore() {
+    const auto pending = buffer_.data();
+    if (hasBareLineFeed(static_cast<const char*>(pending.data()), pending.size(), checked_bytes_))
+      return failRead(http::error::bad_line_ending);
+    checked_bytes_ = pending.size();
+    if (reading_header_ && header_bytes_ + buffer_.size() > state_.options.max_header_bytes)
+      return failRead(http::error::header_limit);
+    if (buffer_.size() >= buffer_.max_size()) return failRead(http::error::buffer_overflow);
+    stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size() - buffer_.size())),
+                            boost::beast::bind_front_handler(&HttpSession::onRead, shared_from_this()));
+  }
+
+  void onRead(error_code ec, std::size_t n) {
+    guarded([&] {
+      if (ec) return closeNow();  // EOF mid-request, timeout, reset, or stopped
+      buffer_.commit(n);
+      parseBuffered();
     });
+  }
+
+  void onHeader() {
+    if (const char* problem = request_.framingProblem(parser_->chunked()))
+      return refuse(400, kBadRequestMessage, problem, {});
+    if (parser_->is_done()) return onRequest();
+    if (request_.expect_continue) {
+      return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                              boost::beast::bind_front_handler(&HttpSession::onContinueSent, shared_from_this()));
+    }
+    readBody();
   }
 
   void onContinueSent(error_code ec, std::size_t) {
@@ -291,15 +448,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   }
 
   void readBody() {
-    http::async_read(stream_, buffer_, *parser_,
-                     boost::beast::bind_front_handler(&HttpSession::onBody, shared_from_this()));
-  }
-
-  void onBody(error_code ec, std::size_t) {
-    guarded([&] {
-      if (ec) return failRead(ec);
-      onRequest();
-    });
+    parser_->eager(true);
+    parseBuffered();
   }
 
   // A read failed: answer what deserves an answer, then close.
@@ -341,6 +491,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request.body = request_.body;
     request.request_id = request_id_;
     request.client_address = client_address_;
+    if (auto probe = probeResponse(state_, request.method, pathOf(request.target))) return send(std::move(*probe));
     Prepared prepared = state_.api.prepare(request);
     if (prepared.response) return send(std::move(*prepared.response));
 
@@ -361,33 +512,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     phase_ = Phase::writing;
     const bool keep_alive = keep_alive_ && !close_after_ && !shuttingDown();
     keep_alive_ = keep_alive;
-    out_.clear();
-    out_ += "HTTP/1.1 ";
-    appendNumber(out_, response.status);
-    out_.push_back(' ');
-    out_ += reasonPhrase(response.status);
-    out_ +=
-        "\r\nContent-Type: application/json\r\n"
-        "Cache-Control: no-store\r\n"
-        "X-Request-Id: ";
-    out_ += request_id_;
-    out_ += "\r\n";
-    if (response.status == 401) out_ += "WWW-Authenticate: Bearer\r\n";
-    if (!response.allow.empty()) {
-      out_ += "Allow: ";
-      out_ += response.allow;
-      out_ += "\r\n";
-    }
-    if (response.retry_after > 0) {
-      out_ += "Retry-After: ";
-      appendNumber(out_, response.retry_after);
-      out_ += "\r\n";
-    }
-    out_ += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
-    out_ += "Content-Length: ";
-    appendNumber(out_, response.body.size());
-    out_ += "\r\n\r\n";
-    if (!head_) out_ += response.body;
+    serializeResponse(out_, response, request_id_, keep_alive, head_);
 
     status_ = response.status;
     actor_ = std::move(response.actor_id);
@@ -467,12 +592,17 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   std::string client_address_;
   std::string request_id_;
   std::chrono::steady_clock::time_point started_{std::chrono::steady_clock::now()};
+  std::chrono::steady_clock::time_point request_deadline_{};
   Phase phase_ = Phase::idle;
   bool keep_alive_ = false;
   bool close_after_ = false;
   bool head_ = false;
   bool stopping_ = false;
   bool registered_ = false;
+  bool refusing_ = false;
+  bool reading_header_ = false;
+  std::size_t header_bytes_ = 0;
+  std::size_t checked_bytes_ = 0;  // leading buffered bytes known free of bare LFs
   std::size_t lingered_ = 0;
   // For the access log line of the response being written.
   unsigned status_ = 0;
@@ -485,12 +615,38 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
 SessionControl::~SessionControl() = default;
 
-void startSession(ServerState& state, tcp::socket socket) {
-  std::make_shared<HttpSession>(state, std::move(socket))->start();
+void startSession(ServerState& state, tcp::socket socket, const std::string& client) {
+  std::make_shared<HttpSession>(state, std::move(socket), client)->start();
 }
 
-void rejectConnection(ServerState& state, tcp::socket socket) {
-  std::make_shared<HttpSession>(state, std::move(socket))->startRejected();
+void rejectConnection(ServerState& state, tcp::socket socket, const std::string& client, const char* reason) {
+  if (state.refusals_in_flight.fetch_add(1) >= kMaxRefusalsInFlight) {
+    state.refusals_in_flight.fetch_sub(1);
+    answerWithoutSession(socket.native_handle(), unavailableResponseBytes(state));
+    return;  // the socket closes here
+  }
+  std::shared_ptr<HttpSession> session;
+  try {
+    session = std::make_shared<HttpSession>(state, std::move(socket), client);
+  } catch (...) {
+    state.refusals_in_flight.fetch_sub(1);
+    throw;
+  }
+  session->startRejected(reason);  // from here its destructor gives the slot back
+}
+
+std::string unavailableResponseBytes(const ServerState& state) {
+  std::string out;
+  serializeResponse(out, unavailableResponse(state, "too_many_connections"), generateRequestId(), false, false);
+  return out;
+}
+
+void answerWithoutSession(int fd, const std::string& response) noexcept {
+  char discard[4096];
+  while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
+  }
+  [[maybe_unused]] const auto sent = ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd, SHUT_WR);
 }
 
 }  // namespace useradmin::beast::detail

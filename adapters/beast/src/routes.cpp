@@ -1,4 +1,8 @@
 // The route table and its handlers: each handler is one call into the library.
+#include <string>
+#include <vector>
+
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -70,6 +74,75 @@ bool isBlank(std::string_view text) {
   return true;
 }
 
+// A JSON event handler that only watches object keys: it stops at the first
+// key repeated within one object. boost::json::parse keeps the last of
+// duplicate keys silently, so a body like {"reason":5,"reason":"x"} would
+// otherwise mean whatever the last writer says (the token parser refuses
+// them for the same reason).
+class DuplicateKeyFinder {
+ public:
+  static constexpr std::size_t max_array_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
+  static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
+
+  std::optional<std::string> duplicate;
+
+  bool on_object_begin(boost::system::error_code&) {
+    open_.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    open_.pop_back();
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, boost::system::error_code& ec) {
+    key_.append(s.data(), s.size());
+    std::vector<std::string>& seen = open_.back();
+    for (const auto& k : seen) {
+      if (k == key_) {
+        duplicate = key_;
+        ec = json::error::syntax;  // stops the parser; `duplicate` says why
+        return false;
+      }
+    }
+    seen.push_back(std::move(key_));
+    key_.clear();
+    return true;
+  }
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return true; }
+  bool on_string_part(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_number_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, boost::system::error_code&) { return true; }
+  bool on_double(double, json::string_view, boost::system::error_code&) { return true; }
+  bool on_bool(bool, boost::system::error_code&) { return true; }
+  bool on_null(boost::system::error_code&) { return true; }
+  bool on_comment_part(json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  std::vector<std::vector<std::string>> open_;  // keys of each object being read
+  std::string key_;
+};
+
+// The first key repeated within one object of `body` (already known to be
+// valid JSON), at any depth.
+std::optional<std::string> duplicateKey(std::string_view body, const json::parse_options& options) {
+  json::basic_parser<DuplicateKeyFinder> parser(options);
+  boost::system::error_code ec;
+  parser.write_some(false, body.data(), body.size(), ec);
+  return std::move(parser.handler().duplicate);
+}
+
 }  // namespace
 
 Error echoPathParameters(Error error, const PathParams& params) {
@@ -91,6 +164,9 @@ std::optional<FieldError> parseReasonBody(std::string_view body, Call& call) {
   boost::system::error_code ec;
   json::value parsed = json::parse(json::string_view(body.data(), body.size()), ec, &mr, options);
   if (ec || !parsed.is_object()) return FieldError{"body", "invalid_json", ""};
+  if (auto repeated = duplicateKey(body, options)) {
+    return FieldError{"body", "duplicate_key", std::string(utf8Prefix(*repeated, 64))};
+  }
   for (const auto& entry : parsed.get_object()) {
     const std::string_view key(entry.key().data(), entry.key().size());
     if (key != "reason") return FieldError{"body", "unknown_field", std::string(utf8Prefix(key, 64))};

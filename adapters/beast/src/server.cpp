@@ -1,6 +1,10 @@
 // The Server: listener (acceptor), I/O threads, worker pool and the drain.
 #include "useradmin/beast/server.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -19,6 +23,7 @@
 #include <boost/asio/strand.hpp>
 
 #include "server_state.hpp"
+#include "useradmin/beast/envelope.hpp"
 
 namespace useradmin::beast {
 
@@ -48,17 +53,48 @@ ServerState::ServerState(const ServerOptions& opts, Services services, std::size
       actor_limiter(makeLimiter(opts.actor_rate_limit, opts.rate_limit_max_keys)),
       api(services, opts.base_path, apiRoutes(), client_limiter.get(), actor_limiter.get()),
       access_log(makeAccessLog(opts)),
+      unavailable_body(simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null)),
       ioc(static_cast<int>(io_threads)),
       workers(worker_threads) {}
 
-void ServerState::registerSession(const std::shared_ptr<SessionControl>& session) {
+Admission ServerState::admit(const std::string& client, std::shared_ptr<SessionControl>& victim) {
   const std::lock_guard<std::mutex> lock(sessions_mutex);
-  sessions.emplace(session.get(), session);
+  if (options.max_connections_per_client > 0) {
+    const auto held = sessions_per_client.find(client);
+    if (held != sessions_per_client.end() && held->second >= options.max_connections_per_client)
+      return Admission::client_full;
+  }
+  if (sessions.size() < options.max_connections) return Admission::admitted;
+  // Full: the connection idle longest (and long enough) makes room.
+  const auto latest = (std::chrono::steady_clock::now() - options.evict_idle_after).time_since_epoch().count();
+  const SessionControl* oldest = nullptr;
+  auto oldest_since = latest;
+  for (const auto& entry : sessions) {
+    const auto since = entry.first->idle_since_.load();
+    if (since != 0 && since <= oldest_since) {
+      oldest = entry.first;
+      oldest_since = since;
+    }
+  }
+  // Claimed (idle_since_ = 0) so that no later newcomer picks it again.
+  if (oldest == nullptr || !oldest->idle_since_.compare_exchange_strong(oldest_since, 0)) return Admission::server_full;
+  victim = sessions.at(oldest).session.lock();
+  return victim ? Admission::admitted : Admission::server_full;
+}
+
+void ServerState::registerSession(const std::shared_ptr<SessionControl>& session, const std::string& client) {
+  const std::lock_guard<std::mutex> lock(sessions_mutex);
+  sessions.emplace(session.get(), SessionEntry{session, client});
+  ++sessions_per_client[client];
 }
 
 void ServerState::unregisterSession(const SessionControl* session) {
   const std::lock_guard<std::mutex> lock(sessions_mutex);
-  sessions.erase(session);
+  const auto found = sessions.find(session);
+  if (found == sessions.end()) return;
+  const auto held = sessions_per_client.find(found->second.client);
+  if (held != sessions_per_client.end() && --held->second == 0) sessions_per_client.erase(held);
+  sessions.erase(found);
   if (sessions.empty()) drained.notify_all();
 }
 
@@ -72,15 +108,59 @@ std::vector<std::shared_ptr<SessionControl>> ServerState::liveSessions() {
   const std::lock_guard<std::mutex> lock(sessions_mutex);
   out.reserve(sessions.size());
   for (auto& entry : sessions)
-    if (auto session = entry.second.lock()) out.push_back(std::move(session));
+    if (auto session = entry.second.session.lock()) out.push_back(std::move(session));
   return out;
+}
+
+// A descriptor held in reserve: when accept fails for want of descriptors,
+// releasing it lets one pending connection be accepted, answered 503 and
+// closed, instead of being left unanswered in the backlog.
+int openReserveDescriptor() noexcept { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+// Lets a message through at most once per interval and counts the rest.
+class LogThrottle {
+ public:
+  explicit LogThrottle(std::chrono::seconds interval) : interval_(interval) {}
+  // True when a line may be written now; `suppressed` tells how many were
+  // held back since the last one.
+  bool due(std::size_t& suppressed) {
+    const auto now = std::chrono::steady_clock::now();
+    if (written_ && now - last_ < interval_) {
+      ++suppressed_;
+      return false;
+    }
+    written_ = true;
+    last_ = now;
+    suppressed = suppressed_;
+    suppressed_ = 0;
+    return true;
+  }
+
+ private:
+  std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point last_{};
+  bool written_ = false;
+  std::size_t suppressed_ = 0;
+};
+
+bool outOfDescriptors(const boost::system::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
 }
 
 // Accepts connections on its own strand until the acceptor is closed.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   Listener(ServerState& state, tcp::acceptor acceptor)
-      : state_(state), acceptor_(std::move(acceptor)), retry_timer_(acceptor_.get_executor()) {}
+      : state_(state),
+        acceptor_(std::move(acceptor)),
+        retry_timer_(acceptor_.get_executor()),
+        reserve_fd_(openReserveDescriptor()) {}
+
+  ~Listener() {
+    if (reserve_fd_ >= 0) ::close(reserve_fd_);
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
   void start() {
     net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
@@ -108,8 +188,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void onAccept(boost::system::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      // E.g. out of file descriptors: back off instead of spinning.
-      std::fprintf(stderr, "useradmin: accept failed: %s\n", ec.message().c_str());
+      const bool answered = outOfDescriptors(ec) && refuseWithReserve();
+      logAcceptFailure(ec, answered);
+      if (answered) return accept();
+      // Back off instead of spinning.
       retry_timer_.expires_after(std::chrono::milliseconds(50));
       retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
         if (!wait_ec) self->accept();
@@ -117,21 +199,66 @@ class Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     try {
-      boost::system::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      if (state_.sessionCount() >= state_.options.max_connections)
-        rejectConnection(state_, std::move(socket));
-      else
-        startSession(state_, std::move(socket));
+      admit(std::move(socket));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "useradmin: cannot start a connection: %s\n", e.what());
     }
     accept();
   }
 
+  // Out of descriptors: frees the reserve, accepts one pending connection
+  // with it, answers 503, closes, and takes the reserve back. False when
+  // there was no reserve or nothing to accept.
+  bool refuseWithReserve() noexcept {
+    if (reserve_fd_ < 0) reserve_fd_ = openReserveDescriptor();
+    if (reserve_fd_ < 0) return false;
+    ::close(reserve_fd_);
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      try {
+        answerWithoutSession(fd, unavailableResponseBytes(state_));
+      } catch (...) {
+        // Out of memory as well: the close alone must do.
+      }
+      ::close(fd);
+      ++refused_for_descriptors_;
+    }
+    reserve_fd_ = openReserveDescriptor();
+    return fd >= 0;
+  }
+
+  // At most one line a second, however fast accept fails.
+  void logAcceptFailure(const boost::system::error_code& ec, bool answered) {
+    std::size_t suppressed = 0;
+    if (!accept_log_.due(suppressed)) return;
+    std::fprintf(stderr, "useradmin: accept failed: %s%s (%zu similar failures not shown; %zu connections answered 503 "
+                         "for want of descriptors so far)\n",
+                 ec.message().c_str(), answered ? "; answered 503 and closed" : "", suppressed,
+                 refused_for_descriptors_);
+  }
+
+  void admit(tcp::socket socket) {
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string client = ec ? std::string("unknown") : remote.address().to_string();
+    std::shared_ptr<SessionControl> victim;
+    switch (state_.admit(client, victim)) {
+      case Admission::admitted:
+        if (victim) victim->evict();
+        victim.reset();  // the last reference may unregister: outside admit's lock
+        return startSession(state_, std::move(socket), client);
+      case Admission::server_full: return rejectConnection(state_, std::move(socket), client, "too_many_connections");
+      case Admission::client_full: return rejectConnection(state_, std::move(socket), client, "too_many_client_connections");
+    }
+  }
+
   ServerState& state_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
+  int reserve_fd_;
+  std::size_t refused_for_descriptors_ = 0;
+  LogThrottle accept_log_{std::chrono::seconds(1)};
 };
 
 }  // namespace detail
@@ -198,8 +325,9 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Serv
   if (options.max_connections == 0) return optionError("max_connections must be at least 1");
   for (const auto* limit : {&options.client_rate_limit, &options.actor_rate_limit})
     if (*limit && !((*limit)->rate > 0)) return optionError("rate limits need a rate > 0");
-  for (auto timeout : {options.request_timeout, options.idle_timeout, options.write_timeout})
+  for (auto timeout : {options.header_timeout, options.request_timeout, options.idle_timeout, options.write_timeout})
     if (timeout.count() <= 0) return optionError("timeouts must be positive");
+  if (options.evict_idle_after.count() < 0) return optionError("evict_idle_after must not be negative");
 
   const std::size_t io_threads = options.io_threads > 0 ? options.io_threads : hardwareThreads();
   const std::size_t worker_threads =
@@ -265,6 +393,8 @@ std::string Server::host() const {
 std::string Server::url() const { return "http://" + host() + ":" + std::to_string(port()); }
 
 std::size_t Server::connectionCount() const { return impl_->state->sessionCount(); }
+
+bool Server::ready() const { return impl_->state->ready(); }
 
 void Server::shutdown(std::chrono::milliseconds drain) {
   const std::lock_guard<std::mutex> guard(impl_->shutdown_mutex);

@@ -5,11 +5,13 @@
 #define USERADMIN_BEAST_SRC_SERVER_STATE_HPP
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -38,7 +40,23 @@ class SessionControl {
   virtual void stop() = 0;
   /// Closes the socket now, aborting whatever is in flight.
   virtual void forceClose() = 0;
+  /// Makes room at max_connections: closes the connection if it is still
+  /// idle, else lets its request finish and then closes (as stop()).
+  virtual void evict() = 0;
+
+  // Written by the session on its strand, read by the listener choosing whom
+  // to evict: since when the connection waits for its next request (steady
+  // clock ticks), 0 while a request is under way.
+  void markIdle() noexcept { idle_since_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
+  void markBusy() noexcept { idle_since_.store(0); }
+
+ private:
+  friend struct ServerState;
+  mutable std::atomic<std::chrono::steady_clock::rep> idle_since_{0};
 };
+
+/// Whether a new connection may be served (ServerState::admit).
+enum class Admission { admitted, server_full, client_full };
 
 struct ServerState {
   ServerState(const ServerOptions& opts, Services services, std::size_t io_threads, std::size_t worker_threads);
@@ -49,17 +67,40 @@ struct ServerState {
   std::unique_ptr<RateLimiter> actor_limiter;
   Api api;
   std::unique_ptr<AccessLog> access_log;  // null when off
+  // The 503 envelope, serialized once: out of descriptors, the answer must
+  // not depend on anything that could need one.
+  const std::string unavailable_body;
   std::atomic<bool> stopping{false};
 
-  // Open connections. A session registers when it starts and unregisters in
-  // its destructor; `drained` is signalled when the map empties.
+  // Connections being answered 503 (not registered), bounded so that
+  // refusing cannot itself exhaust descriptors.
+  std::atomic<std::size_t> refusals_in_flight{0};
+
+  // Open connections and how many each client address holds. A session
+  // registers when it starts and unregisters in its destructor; `drained`
+  // is signalled when the map empties.
+  struct SessionEntry {
+    std::weak_ptr<SessionControl> session;
+    std::string client;
+  };
   std::mutex sessions_mutex;
   std::condition_variable drained;
-  std::unordered_map<const SessionControl*, std::weak_ptr<SessionControl>> sessions;
+  std::unordered_map<const SessionControl*, SessionEntry> sessions;
+  std::unordered_map<std::string, std::size_t> sessions_per_client;
 
-  void registerSession(const std::shared_ptr<SessionControl>& session);
+  /// Whether a connection from `client` may be served now. At
+  /// max_connections it may instead choose the longest-idle session (idle
+  /// at least evict_idle_after) as `victim`, which the caller evicts (outside
+  /// the lock) while admitting the newcomer; the count then exceeds the
+  /// maximum by the victims still closing.
+  Admission admit(const std::string& client, std::shared_ptr<SessionControl>& victim);
+  void registerSession(const std::shared_ptr<SessionControl>& session, const std::string& client);
   void unregisterSession(const SessionControl* session);
   std::size_t sessionCount();
+  /// Server::ready(): not stopping, and the hook (if any) says so.
+  bool ready() const {
+    return !stopping.load() && (!options.ready_check || options.ready_check());
+  }
   /// Strong references to every live session (for stop / forceClose).
   std::vector<std::shared_ptr<SessionControl>> liveSessions();
 
@@ -70,11 +111,24 @@ struct ServerState {
   net::thread_pool workers;
 };
 
-/// Starts serving an accepted connection (registered for the drain).
-void startSession(ServerState& state, net::ip::tcp::socket socket);
+/// Starts serving an accepted connection from `client` (registered for the
+/// drain and the per-client count).
+void startSession(ServerState& state, net::ip::tcp::socket socket, const std::string& client);
 
-/// Answers an accepted connection 503 (too many connections) and closes it.
-void rejectConnection(ServerState& state, net::ip::tcp::socket socket);
+/// Answers an accepted connection 503 and closes it; `reason` is for the
+/// access log. Past a bounded number of refusals in flight the answer is
+/// written at once, without waiting for or logging anything.
+void rejectConnection(ServerState& state, net::ip::tcp::socket socket, const std::string& client,
+                      const char* reason);
+
+/// A complete 503 response (`Connection: close`, a fresh X-Request-Id), for
+/// connections answered without a session.
+std::string unavailableResponseBytes(const ServerState& state);
+
+/// Best effort, never blocks: writes `response` to the connected socket
+/// `fd`, discards what the peer already sent (so the close is less likely
+/// to reset the answer away), half-closes. Does not close `fd`.
+void answerWithoutSession(int fd, const std::string& response) noexcept;
 
 }  // namespace useradmin::beast::detail
 

@@ -97,7 +97,9 @@ USERADMIN_API const std::vector<Route>& apiRoutes();
 /// The body parser of routes that take the optional `{"reason": "..."}`:
 /// empty (or whitespace-only) and `{}` are accepted; `reason` must be a
 /// string of at most 500 characters (Unicode code points). Refusals:
-/// not JSON or not an object -> key `body`, message `invalid_json`; any other
+/// not JSON or not an object -> key `body`, message `invalid_json`; a key
+/// repeated within one object (at any depth) -> key `body`, message
+/// `duplicate_key`, value the key; any other
 /// key -> key `body`, message `unknown_field`, value the key; `reason` not a
 /// string -> key `reason`, message `invalid_type`; too long -> key `reason`,
 /// message `too_long`.

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "useradmin/beast/access_log.hpp"
 #include "useradmin/beast/api.hpp"
@@ -36,14 +38,28 @@ struct ServerOptions {
   /// batch a group-committing store can form: measured with the SQLite store
   /// at FULL durability, 4 workers gave ~5.5k reactivations/s, 64 ~12-15k/s.
   std::size_t worker_threads = 0;
-  /// Connections served at once; further ones are answered 503 (data null,
-  /// `Connection: close`) and closed.
+  /// Connections served at once. At the limit, the connection that has
+  /// waited longest for its next request (idle at least `evict_idle_after`)
+  /// is closed to make room; with none such, the new connection is answered
+  /// 503 (data null, `Connection: close`) and closed.
   std::size_t max_connections = 4096;
+  /// Connections one client address may hold at once, so that one address
+  /// cannot take every slot; more are answered 503 (reason
+  /// `too_many_client_connections`) and closed. 0 = no per-address limit.
+  std::size_t max_connections_per_client = 256;
+  /// How long a connection must have been idle to be closed for a newcomer
+  /// at max_connections (a connection that just finished a request is likely
+  /// to send the next one).
+  std::chrono::milliseconds evict_idle_after{1'000};
   /// Request header block limit (bytes); more is answered 431 and closed.
   std::uint32_t max_header_bytes = 8 * 1024;
   /// Request body limit (bytes, after chunked decoding); more is answered
   /// 413 and closed.
   std::uint64_t max_body_bytes = 4 * 1024;
+  /// From a request's first byte until its header is complete (at most
+  /// request_timeout): a client that does not send its header promptly is
+  /// disconnected without an answer.
+  std::chrono::milliseconds header_timeout{5'000};
   /// From a request's first byte until it is fully read; a client that
   /// trickles bytes is disconnected when it runs out.
   std::chrono::milliseconds request_timeout{10'000};
@@ -61,7 +77,19 @@ struct ServerOptions {
   /// replaces stderr (tests); `access_log = false` turns it off.
   bool access_log = true;
   AccessLog::Sink access_log_sink;
+  /// Readiness hook: `GET /readyz` answers 200 while the server is not
+  /// draining and this returns true (unset = true), else 503. The store's
+  /// health check plugs in here. Called on an I/O thread for each /readyz
+  /// request: it must be fast, must not block and must not throw.
+  std::function<bool()> ready_check;
 };
+
+/// The probe paths the server answers itself, before routing and outside
+/// the base path: no authentication, no rate limit, no audit; access-logged.
+/// `GET`/`HEAD` only (others: 405). /healthz is 200 while the process runs;
+/// /readyz is 200 when Server::ready(), else 503.
+inline constexpr std::string_view kHealthPath = "/healthz";
+inline constexpr std::string_view kReadyPath = "/readyz";
 
 /// A running server. Created listening and serving; shutdown() (or the
 /// destructor) stops it gracefully. Keep-alive and pipelined requests are
@@ -95,6 +123,10 @@ class USERADMIN_API Server {
 
   /// Connections currently open (for tests and metrics).
   std::size_t connectionCount() const;
+
+  /// What /readyz reports: false once shutdown() has begun (before the
+  /// listener closes), else `ServerOptions::ready_check` (true when unset).
+  bool ready() const;
 
   struct Impl;
 

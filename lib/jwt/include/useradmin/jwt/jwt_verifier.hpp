@@ -98,8 +98,15 @@ struct JwtVerifierOptions {
   /// When set, `aud` must be this string, or an array containing it. When
   /// unset, `aud` is not checked (only its type is).
   std::optional<std::string> audience;
-  /// Clock skew tolerated on `exp`, `nbf` and `iat`; 0 to 24 h.
+  /// Clock skew tolerated on `exp` and `nbf`; 0 to 24 h.
   std::chrono::seconds leeway{60};
+  /// How far `iat` may lie ahead of the verification time; 0 to 24 h. A
+  /// token is refused (`iat_in_future`) when `iat > now + max_iat_ahead`,
+  /// and an accepted token's `issued_at` is `iat - max_iat_ahead`: the
+  /// allowance is paid for by counting the token as issued that much
+  /// earlier, so it never outlives a revocation (`tokens_valid_after`) that
+  /// falls within the allowance. See docs/security.md §3.
+  std::chrono::seconds max_iat_ahead{0};
   /// Longest accepted token in bytes; longer ones fail with `too_large`
   /// before any decoding. At least 64.
   std::size_t max_token_size = 8 * 1024;
@@ -142,7 +149,7 @@ struct JwtVerifierOptions {
 /// | `missing_exp`      | no `exp` claim |
 /// | `expired`          | `now >= exp + leeway` |
 /// | `not_yet_valid`    | `now < nbf - leeway` |
-/// | `issued_in_future` | `now < iat - leeway` |
+/// | `iat_in_future`    | `iat > now + max_iat_ahead` (the exp/nbf leeway does not apply) |
 /// | `bad_issuer`       | an issuer is configured and `iss` is absent or differs |
 /// | `bad_audience`     | an audience is configured and `aud` is absent or does not contain it |
 /// | `missing_sub`      | no `sub` claim |
@@ -150,7 +157,8 @@ struct JwtVerifierOptions {
 ///
 /// Dates are compared at millisecond resolution; a fractional NumericDate is
 /// rounded towards rejection (`exp` down, `nbf`/`iat` up). On success the
-/// VerifiedToken carries `sub`, `iat` (if present), `exp`, and the scopes:
+/// VerifiedToken carries `sub`, `iat - max_iat_ahead` (if `iat` is present),
+/// `exp`, and the scopes:
 /// the words of `scope` (split on spaces) followed by the entries of
 /// `permissions`, duplicates removed; absent when neither claim is present.
 ///
