@@ -1,8 +1,9 @@
 // Raw bytes as what a client sends on one connection: Beast's request parser
 // reads request after request from the buffer (pipelining), each one goes
 // through Api::handle over a freshly seeded memory store and an HS256
-// verifier, no sockets. Every response must be one the contract documents,
-// with a JSON envelope whose `code` equals the status.
+// verifier, no sockets, with the request id chosen as the server does. Every
+// response must be one the contract documents, with a JSON envelope whose
+// `code` equals the status.
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "useradmin/authorizer.hpp"
 #include "useradmin/beast/api.hpp"
 #include "useradmin/beast/envelope.hpp"
+#include "useradmin/beast/request_id.hpp"
 #include "useradmin/beast/server.hpp"
 #include "useradmin/fixture.hpp"
 #include "useradmin/jwt/jwt_verifier.hpp"
@@ -117,17 +119,23 @@ void checkResponse(const beast::ApiResponse& response) {
   fuzz::check(response.retry_after == 0 || response.status == 429, "Retry-After outside a 429");
 }
 
+std::string_view field(const http::request<http::string_body>& message, std::string_view name) {
+  const auto found = message.find(boost::beast::string_view(name.data(), name.size()));
+  return found == message.end() ? std::string_view() : std::string_view(found->value().data(), found->value().size());
+}
+
 void handle(const Connection& connection, const http::request<http::string_body>& message) {
   beast::ApiRequest request;
   const auto method = message.method_string();
   request.method = {method.data(), method.size()};
   const auto target = message.target();
   request.target = {target.data(), target.size()};
-  const auto authorization = message.find(http::field::authorization);
-  if (authorization != message.end()) request.authorization = {authorization->value().data(), authorization->value().size()};
+  request.authorization = field(message, "Authorization");
   request.authorization_count = static_cast<unsigned>(message.count(http::field::authorization));
   request.body = message.body();
-  request.request_id = "fuzz-request";
+  const std::string request_id = beast::chooseRequestId(field(message, "X-Request-Id"));
+  fuzz::check(beast::isSaneRequestId(request_id), "the chosen request id is not sane", request_id);
+  request.request_id = request_id;
   request.client_address = "192.0.2.1";
   checkResponse(connection.api.handle(request));
 }
