@@ -180,6 +180,9 @@ TEST_CASE("http lifecycle (15.8): an invalid id is echoed as the client sent it"
     CHECK(r.body == validationBody("id", "invalid_format", "usr_\xC3\xA9t\xC3\xA9"));
     r = patch(server, "usr_root", path("a%00b"));
     CHECK(r.body == validationBody("id", "invalid_format", "a\\u0000b"));
+    // Bytes the client sent unencoded are encoded, so the body stays UTF-8.
+    r = patch(server, "usr_root", path("usr_\xFF%C3"));
+    CHECK(r.body == validationBody("id", "invalid_format", "usr_%FF%C3"));
     // Not UTF-8: the segment as it appeared in the path.
     r = patch(server, "usr_root", path("usr_%FF%fe"));
     CHECK(r.body == validationBody("id", "invalid_format", "usr_%FF%fe"));

@@ -82,7 +82,7 @@ struct Connection {
   fuzz::FixedClock clock;
   std::unique_ptr<UserStore> store = makeMemoryStore(defaultPolicy());
   std::unique_ptr<Authorizer> authorizer = makePolicyAuthorizer(defaultPolicy());
-  ReactivationService service{{*store, *authorizer, defaultPolicy(), clock, nullptr}};
+  AdminService service{{*store, *authorizer, clock, nullptr}};
   beast::Api api{beast::Services{service, verifier(), clock}, "/api"};
 
   Connection() {

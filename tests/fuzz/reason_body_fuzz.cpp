@@ -1,6 +1,6 @@
 // Raw bytes as the body of PATCH .../reactivate (parseReasonBody). Every
 // answer must be one the declaration documents: accepted with a note of at
-// most 500 code points, or one of four field errors.
+// most 500 code points, or one of five field errors.
 #include <string>
 
 #include "fuzz_support.hpp"
@@ -18,7 +18,8 @@ std::size_t codePoints(std::string_view utf8) {
 }
 
 bool isDocumentedRefusal(const FieldError& error) {
-  if (error.key == "body") return error.message == "invalid_json" || error.message == "unknown_field";
+  if (error.key == "body")
+    return error.message == "invalid_json" || error.message == "duplicate_key" || error.message == "unknown_field";
   if (error.key == "reason") return error.message == "invalid_type" || error.message == "too_long";
   return false;
 }

@@ -143,6 +143,27 @@ std::optional<std::string> duplicateKey(std::string_view body, const json::parse
   return std::move(parser.handler().duplicate);
 }
 
+// `raw` as a client would have to write it: a path segment may carry bytes
+// that were never percent-encoded (obs-text), and echoing those would put
+// invalid UTF-8 into the JSON body, so they are encoded here; what the
+// client did encode stays exactly as it was sent.
+std::string percentEncodedSegment(std::string_view raw) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(raw.size());
+  for (const char c : raw) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte > 0x20 && byte < 0x7F) {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0x0F]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Error echoPathParameters(Error error, const PathParams& params) {
@@ -150,7 +171,7 @@ Error echoPathParameters(Error error, const PathParams& params) {
     const std::string_view raw = params.raw(field.key);
     if (raw.empty()) continue;
     const std::string_view decoded = params.get(field.key);
-    field.value = std::string(isValidUtf8(decoded) ? decoded : raw);
+    field.value = isValidUtf8(decoded) ? std::string(decoded) : percentEncodedSegment(raw);
   }
   return error;
 }
