@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "useradmin/audit_cursor.hpp"
 #include "useradmin/export.hpp"
 
 namespace useradmin {
@@ -102,11 +103,18 @@ struct Actor {
 struct AuditEvent {
   /// Assigned by the store on append, increasing; 0 before.
   std::int64_t id = 0;
+  /// The event's place in the store's read order (set when read back).
+  AuditCursor cursor;
   Timestamp time{};
   /// What was attempted, e.g. "user.reactivate".
   std::string action;
   std::string actor_id;
+  /// "user" or "organization" (see toString(SubjectKind)).
+  std::string target_type = "user";
   std::string target_id;
+  /// The organization the target belonged to at decision time (for an
+  /// organization target: itself). Absent when the target was not found.
+  std::optional<std::string> target_organization_id;
   /// "granted", or the ErrorCode name of the outcome (e.g. "not_found").
   std::string outcome;
   /// The true reason, also when the client was told less (rule 6).

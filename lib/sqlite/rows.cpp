@@ -106,6 +106,26 @@ Status replaceRoles(Connection& c, const User& user) {
 
 }  // namespace
 
+Result<User> readUserRow(StatementUse& st) {
+  User u;
+  u.id = st.text(0);
+  u.username = st.text(1);
+  u.email = st.text(2);
+  u.name = st.text(3);
+  u.organization_id = st.text(4);
+  const std::string status = st.text(5);
+  const auto parsed = parseUserStatus(status);
+  if (!parsed) return corruptRow("user status", status);
+  u.status = *parsed;
+  u.suspended_at = st.optionalTime(6);
+  u.suspended_by = st.optionalText(7);
+  u.suspended_by_org_id = st.optionalText(8);
+  u.tokens_valid_after = st.optionalTime(9);
+  u.updated_at = timestampFromMillis(st.integer(10));
+  u.version = st.integer(11);
+  return u;
+}
+
 Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
   auto st = c.statement(kSelectUser);
   if (!st) return std::move(st).error();
@@ -116,27 +136,27 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
     if (!row) return std::move(row).error();
     if (!*row) break;
     if (!user) {
-      User u;
-      u.id = st->text(0);
-      u.username = st->text(1);
-      u.email = st->text(2);
-      u.name = st->text(3);
-      u.organization_id = st->text(4);
-      const std::string status = st->text(5);
-      const auto parsed = parseUserStatus(status);
-      if (!parsed) return corruptRow("user status", status);
-      u.status = *parsed;
-      u.suspended_at = st->optionalTime(6);
-      u.suspended_by = st->optionalText(7);
-      u.suspended_by_org_id = st->optionalText(8);
-      u.tokens_valid_after = st->optionalTime(9);
-      u.updated_at = timestampFromMillis(st->integer(10));
-      u.version = st->integer(11);
-      user = std::move(u);
+      auto read = readUserRow(*st);
+      if (!read) return std::move(read).error();
+      user = std::move(*read);
     }
     if (!st->isNull(12)) user->roles.push_back(st->text(12));
   }
   return user;
+}
+
+Result<std::vector<std::string>> selectRoles(Connection& c, std::string_view user_id) {
+  auto st = c.statement(kSelectRoles);
+  if (!st) return std::move(st).error();
+  st->bindText(1, user_id);
+  std::vector<std::string> roles;
+  while (true) {
+    auto row = st->next("reading user roles");
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    roles.push_back(st->text(0));
+  }
+  return roles;
 }
 
 Result<Organization> readOrganization(StatementUse& st) {
@@ -186,19 +206,9 @@ Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t exp
 
   // Roles rarely change with a compare-and-set (never on reactivation), so
   // compare first and write only when they differ.
-  std::vector<std::string> stored;
-  {
-    auto st = c.statement(kSelectRoles);
-    if (!st) return std::move(st).error();
-    st->bindText(1, user.id);
-    while (true) {
-      auto row = st->next("reading user roles");
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      stored.push_back(st->text(0));
-    }
-  }
-  if (stored != user.roles) {
+  auto stored = selectRoles(c, user.id);
+  if (!stored) return std::move(stored).error();
+  if (*stored != user.roles) {
     if (Status replaced = replaceRoles(c, user); !replaced) return std::move(replaced).error();
   }
   return true;
