@@ -69,9 +69,13 @@ std::unordered_set<std::string> subtreeIn(const Tables& t, const std::string& ro
 
 // A scan of the ordered users map from `after`: linear in the users it
 // passes over, which is what an in-memory test store can afford.
-UserPage usersIn(const Tables& t, const UserQuery& q) {
+Result<UserPage> usersIn(const Tables& t, const UserQuery& q) {
   UserPage page;
   if (q.limit == 0) return page;
+  // Below a deleted organization everything is invisible.
+  auto chain = chainIn(t, q.organization_id);
+  if (!chain) return std::move(chain).error();
+  if (std::any_of(chain->begin(), chain->end(), [](const Organization& o) { return o.deleted; })) return page;
   const auto orgs = subtreeIn(t, q.organization_id, true);
   auto it = q.after ? t.users.upper_bound(*q.after) : t.users.begin();
   for (; it != t.users.end(); ++it) {

@@ -149,6 +149,10 @@ bool matches(const AuditEvent& e, const AuditQuery& q, const IdSet* orgs) {
 Result<UserPage> selectUserPage(Connection& c, const UserQuery& q) {
   UserPage page;
   if (q.limit == 0) return page;
+  // Below a deleted organization everything is invisible.
+  auto chain = selectChain(c, q.organization_id);
+  if (!chain) return std::move(chain).error();
+  if (std::any_of(chain->begin(), chain->end(), [](const Organization& o) { return o.deleted; })) return page;
   auto orgs = selectSubtree(c, q.organization_id, true);
   if (!orgs) return std::move(orgs).error();
   if (orgs->empty()) return page;
