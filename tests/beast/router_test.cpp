@@ -59,6 +59,24 @@ TEST_CASE("router: a known path with another method is 405 with Allow", "[beast]
   CHECK(two.match("POST", "/api/users/u1/reactivate").kind == Kind::found);
 }
 
+TEST_CASE("router: Allow lists every method of a path, also across patterns", "[beast][router]") {
+  static const std::vector<Route> routes = {
+      {"GET", "/users/{id}", nullptr, &noopHandler},
+      {"PATCH", "/users/{id}/suspend", nullptr, &noopHandler},
+      {"DELETE", "/users/{user}", nullptr, &noopHandler},
+      {"POST", "/users/me", nullptr, &noopHandler},
+      {"GET", "/users", nullptr, &noopHandler},
+      {"GET", "/users/me", nullptr, &noopHandler},
+  };
+  const Router router("/api", routes);
+  CHECK(router.match("PUT", "/api/users/u1").allow == "GET, DELETE");
+  // "me" matches the {id} and {user} patterns too: all their methods count.
+  CHECK(router.match("PUT", "/api/users/me").allow == "GET, DELETE, POST");
+  CHECK(router.match("POST", "/api/users/me").kind == Kind::found);
+  CHECK(router.match("POST", "/api/users").allow == "GET");
+  CHECK(router.match("GET", "/api/users/u1/suspend").allow == "PATCH");
+}
+
 TEST_CASE("router: several parameters are captured in order", "[beast][router]") {
   const Router router("/v1", testRoutes());
   auto m = router.match("GET", "/v1/orgs/org%5F1/users/u%7E2");
