@@ -30,7 +30,7 @@ Dataset tree(int width, std::int64_t users) {
 
 struct Setup {
   explicit Setup(const Dataset& data) : store(makeMemoryStore(defaultPolicy())), authorizer(makePolicyAuthorizer(defaultPolicy())),
-        service(ServiceDeps{*store, *authorizer, defaultPolicy(), systemClock(), nullptr}) {
+        service(ServiceDeps{*store, *authorizer, systemClock(), nullptr}) {
     if (!store->seed(data)) std::abort();
     actor.user_id = "usr_root";
     actor.request_id = "bench";
@@ -80,7 +80,8 @@ void BM_HierarchyCheck(benchmark::State& state) {
   });
   const std::optional<std::vector<std::string>> scopes;
   for (auto _ : state) {
-    Decision d = authorizer->checkAuthority({*actor_user, actor_chain, scopes}, {*target_user, target_chain, no_cascade});
+    Decision d = authorizer->checkAuthority({*actor_user, actor_chain, scopes}, Action::reactivate_user,
+                                             Subject::ofUser(*target_user, target_chain, no_cascade));
     benchmark::DoNotOptimize(d);
   }
 }

@@ -108,7 +108,7 @@ void BM_Reactivate(benchmark::State& state) {
     if (!g_service_store->store->seed(withSuspended(state.threads() * kPerThread))) state.SkipWithError("seed failed");
     g_authorizer = makePolicyAuthorizer(defaultPolicy());
     g_service = std::make_unique<ReactivationService>(
-        ServiceDeps{*g_service_store->store, *g_authorizer, defaultPolicy(), systemClock(), nullptr});
+        ServiceDeps{*g_service_store->store, *g_authorizer, systemClock(), nullptr});
     g_next_user = 0;
   }
   Actor actor;

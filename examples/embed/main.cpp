@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto authorizer = makePolicyAuthorizer(policy);
-  ReactivationService service({*store, *authorizer, policy, systemClock(), nullptr});
+  ReactivationService service({*store, *authorizer, systemClock(), nullptr});
 
   Actor actor;
   actor.user_id = argv[2];

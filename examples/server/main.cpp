@@ -149,7 +149,7 @@ int run(const CliOptions& o) {
 
   // The library.
   auto authorizer = makePolicyAuthorizer(policy);
-  ReactivationService service({**store, *authorizer, policy, systemClock(), nullptr});
+  ReactivationService service({**store, *authorizer, systemClock(), nullptr});
 
   // The HTTP server.
   beast::ServerOptions options;

@@ -24,15 +24,29 @@ struct Principal {
   const std::optional<std::vector<std::string>>& scopes;
 };
 
-/// The user being acted on.
+/// What is being acted on: a user or an organization, with the chains the
+/// hierarchy rules need. Build one with ofUser or ofOrganization.
 struct Subject {
-  const User& user;
-  /// The target's organization and its ancestors, `[org, ..., root]`.
+  SubjectKind kind;
+  /// The user acted on; null for an organization subject.
+  const User* user;
+  /// A user subject: the user's organization and its ancestors. An
+  /// organization subject: the organization and its ancestors. Both
+  /// `[org, ..., root]`.
   const std::vector<Organization>& org_chain;
-  /// When the target was suspended by an organization cascade: that
+  /// When a user subject was suspended by an organization cascade: that
   /// organization and its ancestors. Empty otherwise, or when no
   /// organization has that id any more.
   const std::vector<Organization>& cascade_org_chain;
+
+  static Subject ofUser(const User& user, const std::vector<Organization>& org_chain,
+                        const std::vector<Organization>& cascade_org_chain) {
+    return {SubjectKind::user, &user, org_chain, cascade_org_chain};
+  }
+  static Subject ofOrganization(const std::vector<Organization>& org_chain) {
+    static const std::vector<Organization> kNone;
+    return {SubjectKind::organization, nullptr, org_chain, kNone};
+  }
 };
 
 /// An authorizer's answer.
@@ -42,8 +56,9 @@ struct Decision {
     /// Refused: the service answers `permission_denied` with `message`.
     deny,
     /// The subject is outside the caller's reach and must look absent: the
-    /// service answers `not_found`, exactly as for an unknown id, unless the
-    /// policy reveals it (then `permission_denied` with `message`).
+    /// service answers `not_found`, exactly as for an unknown id. (An
+    /// authorizer that reveals such subjects answers `deny` instead; the
+    /// choice is the authorizer's, made in one place.)
     hide,
   };
   Verdict verdict = Verdict::deny;
@@ -66,20 +81,26 @@ class USERADMIN_API Authorizer {
   Authorizer& operator=(const Authorizer&) = delete;
   virtual ~Authorizer();
 
-  /// Rule 3: does the caller hold `permission` at all?
-  virtual Decision checkPermission(const Principal& actor, std::string_view permission) const = 0;
+  /// Step C (rule 3): does the caller hold the permission `action` needs?
+  virtual Decision checkPermission(const Principal& actor, Action action) const = 0;
 
-  /// Rules 6-8: may the caller manage this particular user? Called only
-  /// after checkPermission allowed, the caller is not the subject, and the
-  /// subject exists and is visible.
-  virtual Decision checkAuthority(const Principal& actor, const Subject& target) const = 0;
+  /// Step D's hierarchy half and the authority rules: may the caller do
+  /// `action` to this particular subject? Called only after checkPermission
+  /// allowed and the subject was found and is not deleted (nor below a
+  /// deleted organization). For users: rule 6 (hierarchy), 7 (escalation)
+  /// and, for reactivation, 8 (cascade authority); for organizations: a
+  /// strict descendant of the caller's organization.
+  virtual Decision checkAuthority(const Principal& actor, Action action, const Subject& subject) const = 0;
 };
 
 /// The contract's hierarchical authorizer, driven by `policy` (which must
-/// outlive it): rule 6 (target organization is the caller's or below it, and
-/// not ranked above it), rule 7 (in the same organization, no escalation by
-/// role priority), rule 8 (a cascade suspension needs authority over the
-/// organization that cascaded).
+/// outlive it): permissions per requiredPermission(action); for users rule 6
+/// (target organization is the caller's or below it, and not ranked above
+/// it), rule 7 (in the same organization, no escalation by role priority),
+/// rule 8 on reactivation (a cascade suspension needs authority over the
+/// organization that cascaded); for organizations, a strict descendant of
+/// the caller's organization. Subjects outside the hierarchy are hidden,
+/// or denied with a message when `policy.revealOutsideHierarchy()`.
 USERADMIN_API std::unique_ptr<Authorizer> makePolicyAuthorizer(const Policy& policy);
 
 }  // namespace useradmin

@@ -1,4 +1,5 @@
-// DirectorySync: optional hook that tells an external identity directory (rule 12).
+// DirectorySync: optional hook that tells an external identity directory of
+// every user status change (rule 12, lifecycle §2.5 and §3.3).
 #ifndef USERADMIN_DIRECTORY_SYNC_HPP
 #define USERADMIN_DIRECTORY_SYNC_HPP
 
@@ -20,10 +21,19 @@ class USERADMIN_API DirectorySync {
   DirectorySync& operator=(const DirectorySync&) = delete;
   virtual ~DirectorySync();
 
-  /// The user was reactivated (`user` is the state after the change). An
-  /// error makes the service undo the local change and answer
-  /// `external_error`; the error's `detail` is logged, never shown.
-  virtual Status userReactivated(const User& user) = 0;
+  /// The user's status changed: `user` is the state after the change, and
+  /// `user.status` (`active` or `suspended`) is what the directory must now
+  /// hold. One call for both directions, because a directory stores one
+  /// "active" flag (SCIM `active`, Logto `isSuspended`), and because
+  /// cascades move users both ways.
+  ///
+  /// For a single-user operation (reactivate, suspend) an error makes the
+  /// service undo the local change and answer `external_error`; the error's
+  /// `detail` is logged, never shown. For the users of an organization
+  /// cascade the call is made after the commit, one per changed user, and
+  /// an error undoes nothing (a cascade is not rolled back for one
+  /// directory refusal).
+  virtual Status userStatusChanged(const User& user) = 0;
 };
 
 /// A hook that accepts everything: the default when no directory is set up.

@@ -1,4 +1,4 @@
-// The reactivation domain: organizations, users, the acting caller, audit events.
+// The domain: organizations, users, the acting caller, operations, audit events.
 #ifndef USERADMIN_DOMAIN_HPP
 #define USERADMIN_DOMAIN_HPP
 
@@ -47,6 +47,12 @@ struct Organization {
   bool suspended = false;
   /// Soft delete: the organization and its users are invisible.
   bool deleted = false;
+  /// When and by whom (user id) it was suspended; absent while not suspended.
+  std::optional<Timestamp> suspended_at;
+  std::optional<std::string> suspended_by;
+  Timestamp updated_at{};
+  /// Incremented on every change; the compare-and-set key.
+  std::int64_t version = 1;
 
   friend bool operator==(const Organization&, const Organization&);
 };
@@ -97,16 +103,30 @@ struct Actor {
   std::string client_address;
 };
 
-/// One entry of the append-only audit log: every decision except an
-/// unauthenticated one produces one; undoing a reactivation after a directory
-/// failure (rule 12) produces a second.
+/// The write operations of the library, one per audited action name.
+enum class Action { reactivate_user, suspend_user, suspend_organization, reactivate_organization };
+
+/// The audit action name: "user.reactivate", "user.suspend",
+/// "organization.suspend", "organization.reactivate". Never null.
+USERADMIN_API const char* toString(Action action) noexcept;
+
+/// What an action is applied to.
+enum class SubjectKind { user, organization };
+
+/// The audit `target_type`: "user" or "organization". Never null.
+USERADMIN_API const char* toString(SubjectKind kind) noexcept;
+
+/// One entry of the append-only audit log: every decision of a write
+/// operation except an unauthenticated one produces one; an organization
+/// cascade adds one per user whose status changed; undoing a user change
+/// after a directory failure (rule 12) produces a second.
 struct AuditEvent {
   /// Assigned by the store on append, increasing; 0 before.
   std::int64_t id = 0;
   /// The event's place in the store's read order (set when read back).
   AuditCursor cursor;
   Timestamp time{};
-  /// What was attempted, e.g. "user.reactivate".
+  /// What was attempted, e.g. "user.reactivate" (see toString(Action)).
   std::string action;
   std::string actor_id;
   /// "user" or "organization" (see toString(SubjectKind)).
@@ -121,9 +141,13 @@ struct AuditEvent {
   std::string reason;
   std::string request_id;
   std::string client_address;
-  /// Free text the caller supplied with the request (at most 500 chars).
+  /// Free text the caller supplied with the request, whole (at most
+  /// kMaxNoteLength code points, any byte length).
   std::string note;
 };
+
+/// Longest note (a request's `reason`), in Unicode code points.
+inline constexpr std::size_t kMaxNoteLength = 500;
 
 /// Longest accepted id, in bytes (contract rule 2).
 inline constexpr std::size_t kMaxIdLength = 128;
@@ -132,6 +156,14 @@ inline constexpr std::size_t kMaxIdLength = 128;
 /// (`A-Z a-z 0-9 - . _ ~`): the contract's rule 2 for user ids, already
 /// percent-decoded.
 USERADMIN_API bool isValidId(std::string_view id) noexcept;
+
+/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
+/// code points above U+10FFFF).
+USERADMIN_API bool isValidUtf8(std::string_view text) noexcept;
+
+/// The number of code points in UTF-8 `text` (bytes that do not continue a
+/// sequence); the length the contract's "500 characters" counts.
+USERADMIN_API std::size_t codePointCount(std::string_view text) noexcept;
 
 /// The action name recorded for reactivations.
 inline constexpr std::string_view kReactivateAction = "user.reactivate";

@@ -66,7 +66,11 @@ struct Error {
   static Error unauthenticated(std::string reason, std::string detail = {});
   static Error invalidArgument(FieldError field, std::string reason);
   static Error permissionDenied(std::string message, std::string reason);
+  /// A user that is missing or invisible: "user not found", field `id`.
   static Error notFound(std::string_view id, std::string reason);
+  /// An organization that is missing or invisible: "organization not
+  /// found", field `id`.
+  static Error organizationNotFound(std::string_view id, std::string reason);
   static Error failedPrecondition(FieldError field, std::string reason);
   static Error externalError(std::string detail);
   static Error unavailable(std::string detail);

@@ -22,7 +22,8 @@ struct Dataset {
 /// Parses the contract §5 fixture format. Timestamps are RFC 3339 strings;
 /// a user whose status is `suspended` without `suspended_at` is taken as
 /// suspended at `now` (and `tokens_valid_after` defaults to that time too).
-/// `updated_at` is `now` and `version` 1. Unknown keys are ignored for
+/// `updated_at` is `now` and `version` 1, for organizations too (a suspended
+/// organization is taken as suspended at `now`). Unknown keys are ignored for
 /// forward compatibility. Required: organizations `id`, `name`, `type`
 /// (`parent_id` unless root); users `id`, `username`, `email`,
 /// `organization_id`, `roles` (an array, may be empty), `status`. Only a

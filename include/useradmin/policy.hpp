@@ -15,8 +15,13 @@
 
 namespace useradmin {
 
-/// The permission reactivation requires (contract rule 3).
+/// The permission the user operations require (contract rule 3).
 inline constexpr std::string_view kManageUsers = "manage:users";
+/// The permission the organization operations require (lifecycle §1).
+inline constexpr std::string_view kManageOrganizations = "manage:organizations";
+
+/// The permission `action` requires under the policy authorizer.
+USERADMIN_API std::string_view requiredPermission(Action action) noexcept;
 
 /// A user role: its privilege priority (0 = most privileged) and permissions.
 struct RoleDefinition {
@@ -78,7 +83,8 @@ class USERADMIN_API Policy {
 };
 
 /// The contract's default policy: roles `super` (0), `admin` (1), `support` (2)
-/// with the §1 permissions; ranks 4/3/2/1; no organization-type grants.
+/// with the §1 permissions, plus `manage:organizations` for `super` and
+/// `admin` (lifecycle §1); ranks 4/3/2/1; no organization-type grants.
 USERADMIN_API const Policy& defaultPolicy();
 
 }  // namespace useradmin

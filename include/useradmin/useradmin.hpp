@@ -2,6 +2,7 @@
 #ifndef USERADMIN_USERADMIN_HPP
 #define USERADMIN_USERADMIN_HPP
 
+#include "useradmin/admin_service.hpp"
 #include "useradmin/authorizer.hpp"
 #include "useradmin/clock.hpp"
 #include "useradmin/directory_sync.hpp"

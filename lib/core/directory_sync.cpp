@@ -7,7 +7,7 @@ DirectorySync::~DirectorySync() = default;
 namespace {
 class NoopDirectorySync final : public DirectorySync {
  public:
-  Status userReactivated(const User&) override { return okStatus(); }
+  Status userStatusChanged(const User&) override { return okStatus(); }
 };
 }  // namespace
 

@@ -7,7 +7,8 @@ namespace useradmin {
 
 bool operator==(const Organization& a, const Organization& b) {
   return a.id == b.id && a.name == b.name && a.type == b.type && a.parent_id == b.parent_id &&
-         a.suspended == b.suspended && a.deleted == b.deleted;
+         a.suspended == b.suspended && a.deleted == b.deleted && a.suspended_at == b.suspended_at &&
+         a.suspended_by == b.suspended_by && a.updated_at == b.updated_at && a.version == b.version;
 }
 
 bool operator==(const User& a, const User& b) {
@@ -58,6 +59,60 @@ bool isValidId(std::string_view id) noexcept {
     const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                             c == '-' || c == '.' || c == '_' || c == '~';
     if (!unreserved) return false;
+  }
+  return true;
+}
+
+const char* toString(Action action) noexcept {
+  switch (action) {
+    case Action::reactivate_user: return "user.reactivate";
+    case Action::suspend_user: return "user.suspend";
+    case Action::suspend_organization: return "organization.suspend";
+    case Action::reactivate_organization: return "organization.reactivate";
+  }
+  return "user.reactivate";
+}
+
+const char* toString(SubjectKind kind) noexcept {
+  switch (kind) {
+    case SubjectKind::user: return "user";
+    case SubjectKind::organization: return "organization";
+  }
+  return "user";
+}
+
+std::size_t codePointCount(std::string_view text) noexcept {
+  std::size_t n = 0;
+  for (const char c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+bool isValidUtf8(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t cp = 0;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    if (lead >= 0xC2 && lead <= 0xDF) length = 2, cp = lead & 0x1Fu;
+    else if (lead >= 0xE0 && lead <= 0xEF) length = 3, cp = lead & 0x0Fu;
+    else if (lead >= 0xF0 && lead <= 0xF4) length = 4, cp = lead & 0x07u;
+    else return false;
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (next & 0x3Fu);
+    }
+    // Overlong forms, UTF-16 surrogates and values past Unicode's end.
+    if ((length == 3 && cp < 0x800) || (length == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += length;
   }
   return true;
 }

@@ -35,6 +35,10 @@ Error Error::notFound(std::string_view id, std::string reason) {
   return {ErrorCode::not_found, "user not found", {{"id", "not_found", std::string(id)}}, std::move(reason), {}};
 }
 
+Error Error::organizationNotFound(std::string_view id, std::string reason) {
+  return {ErrorCode::not_found, "organization not found", {{"id", "not_found", std::string(id)}}, std::move(reason), {}};
+}
+
 Error Error::failedPrecondition(FieldError field, std::string reason) {
   return {ErrorCode::failed_precondition, "validation failed", {std::move(field)}, std::move(reason), {}};
 }

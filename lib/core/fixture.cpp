@@ -58,7 +58,7 @@ Result<std::optional<Timestamp>> optTime(const json::object& obj, const char* fi
   return std::optional<Timestamp>(*parsed);
 }
 
-Result<Organization> parseOrganization(const json::value& v, std::size_t index) {
+Result<Organization> parseOrganization(const json::value& v, std::size_t index, Timestamp now) {
   const auto* obj = v.if_object();
   if (obj == nullptr) return fixtureError("organizations[" + std::to_string(index) + "]", "must be an object");
   const std::string key = entryKey("organizations", index, *obj);
@@ -83,6 +83,10 @@ Result<Organization> parseOrganization(const json::value& v, std::size_t index) 
   auto deleted = optBool(*obj, "deleted", key);
   if (!deleted) return std::move(deleted).error();
   org.deleted = *deleted;
+  // As for users: a suspended organization without a date is taken as
+  // suspended at load time.
+  org.updated_at = now;
+  if (org.suspended) org.suspended_at = now;
   return org;
 }
 
@@ -174,7 +178,7 @@ Result<Dataset> parseFixture(std::string_view text, Timestamp now) {
     const auto& arr = v->get_array();
     for (std::size_t i = 0; i < arr.size(); ++i) {
       if (section[0] == 'o') {
-        auto org = parseOrganization(arr[i], i);
+        auto org = parseOrganization(arr[i], i, now);
         if (!org) return std::move(org).error();
         data.organizations.push_back(std::move(*org));
       } else {

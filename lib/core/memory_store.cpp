@@ -145,20 +145,62 @@ class MemoryUnit final : public UnitOfWork {
   explicit MemoryUnit(const Tables& tables) : tables_(tables) {}
 
   Result<std::optional<User>> findUser(std::string_view id) override {
-    const std::string key(id);
-    if (const auto it = pending_users_.find(key); it != pending_users_.end()) return std::optional<User>(it->second);
-    if (const auto it = tables_.users.find(key); it != tables_.users.end()) return std::optional<User>(it->second);
-    return std::optional<User>();
+    const User* user = lookup(pending_users_, tables_.users, id);
+    return user == nullptr ? std::optional<User>() : std::optional<User>(*user);
   }
 
-  Result<std::vector<Organization>> organizationChain(std::string_view id) override { return chainIn(tables_, id); }
+  Result<std::vector<Organization>> organizationChain(std::string_view id) override {
+    std::vector<Organization> chain;
+    std::string next(id);
+    while (const Organization* org = organization(next)) {
+      chain.push_back(*org);
+      if (chain.size() > kMaxChainLength) return Error::internal("organization chain too long (cycle?) at " + next);
+      if (!org->parent_id) return chain;
+      next = *org->parent_id;
+    }
+    if (chain.empty()) return chain;
+    return Error::internal("organization chain broken at " + next);
+  }
 
   Result<bool> compareAndSetUser(const User& user, std::int64_t expected_version) override {
-    auto current = findUser(user.id);
-    if (!current) return std::move(current).error();
-    if (!*current || (*current)->version != expected_version) return false;
+    const User* current = lookup(pending_users_, tables_.users, user.id);
+    if (current == nullptr || current->version != expected_version) return false;
     pending_users_[user.id] = user;
     return true;
+  }
+
+  Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected_version) override {
+    const Organization* current = organization(org.id);
+    if (current == nullptr || current->version != expected_version) return false;
+    pending_orgs_[org.id] = org;
+    return true;
+  }
+
+  Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
+    return forSubtreeUsers(cascade, [&](User& user, const std::string&) {
+      if (user.status != UserStatus::active) return false;
+      user.status = UserStatus::suspended;
+      user.suspended_at = cascade.time;
+      user.suspended_by = cascade.actor_id;
+      user.suspended_by_org_id = cascade.organization_id;
+      user.tokens_valid_after = cascade.time;
+      return true;
+    });
+  }
+
+  Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
+    return forSubtreeUsers(cascade, [&](User& user, const std::string& blocker) {
+      if (user.status != UserStatus::suspended || user.suspended_by_org_id != cascade.organization_id) return false;
+      if (!blocker.empty()) {
+        user.suspended_by_org_id = blocker;
+        return false;  // changed, but its status did not
+      }
+      user.status = UserStatus::active;
+      user.suspended_at.reset();
+      user.suspended_by.reset();
+      user.suspended_by_org_id.reset();
+      return true;
+    });
   }
 
   Status appendAudit(const AuditEvent& event) override {
@@ -167,6 +209,7 @@ class MemoryUnit final : public UnitOfWork {
   }
 
   void applyTo(Tables& tables) {
+    for (auto& [id, org] : pending_orgs_) tables.organizations[id] = std::move(org);
     for (auto& [id, user] : pending_users_) tables.users[id] = std::move(user);
     for (auto& event : pending_audit_) {
       event.id = static_cast<std::int64_t>(tables.audit.size()) + 1;
@@ -176,8 +219,79 @@ class MemoryUnit final : public UnitOfWork {
   }
 
  private:
+  template <class Row, class Committed>
+  static const Row* lookup(const std::map<std::string, Row, std::less<>>& pending, const Committed& committed,
+                           std::string_view id) {
+    if (const auto it = pending.find(id); it != pending.end()) return &it->second;
+    if (const auto it = committed.find(std::string(id)); it != committed.end()) return &it->second;
+    return nullptr;
+  }
+  const Organization* organization(std::string_view id) const {
+    return lookup(pending_orgs_, tables_.organizations, id);
+  }
+
+  // The non-deleted subtree of `root`, each organization mapped to the
+  // nearest suspended organization at or above it but below `root` ("" when
+  // none): what a reactivation cascade needs, and a suspension ignores.
+  std::map<std::string, std::string, std::less<>> subtree(const std::string& root) const {
+    std::unordered_map<std::string, std::vector<const Organization*>> children;
+    auto collect = [&](const Organization& row) {
+      const Organization* org = organization(row.id);  // the unit's own version, when it changed it
+      if (org->parent_id) children[*org->parent_id].push_back(org);
+    };
+    for (const auto& entry : tables_.organizations) collect(entry.second);
+    for (const auto& entry : pending_orgs_)
+      if (tables_.organizations.count(entry.first) == 0) collect(entry.second);
+    std::map<std::string, std::string, std::less<>> out;
+    const Organization* top = organization(root);
+    if (top == nullptr || top->deleted) return out;
+    std::vector<const Organization*> todo{top};
+    out[root] = "";
+    while (!todo.empty()) {
+      const Organization* at = todo.back();
+      todo.pop_back();
+      for (const Organization* child : children[at->id]) {
+        if (child->deleted) continue;
+        out[child->id] = child->suspended ? child->id : out[at->id];
+        todo.push_back(child);
+      }
+    }
+    return out;
+  }
+
+  // Applies `change(user, blocker)` to every user of the cascade's subtree;
+  // a user it modifies is written back with the cascade's time and the next
+  // version, and one for which it returns true is audited and reported.
+  template <class Change>
+  Result<std::vector<std::string>> forSubtreeUsers(const Cascade& cascade, Change change) {
+    const auto orgs = subtree(cascade.organization_id);
+    std::map<std::string, User, std::less<>> users;
+    for (const auto& entry : tables_.users) users.emplace(entry.first, entry.second);
+    for (const auto& entry : pending_users_) users.insert_or_assign(entry.first, entry.second);
+    std::vector<std::string> changed;
+    for (auto& [id, user] : users) {
+      const auto org = orgs.find(user.organization_id);
+      if (org == orgs.end()) continue;
+      User next = user;
+      const bool status_changed = change(next, org->second);
+      if (next == user) continue;
+      next.version = user.version + 1;
+      next.updated_at = cascade.time;
+      pending_users_[id] = next;
+      if (!status_changed) continue;
+      AuditEvent event = cascade.event;
+      event.target_type = toString(SubjectKind::user);
+      event.target_id = id;
+      event.target_organization_id = next.organization_id;
+      pending_audit_.push_back(std::move(event));
+      changed.push_back(id);
+    }
+    return changed;
+  }
+
   const Tables& tables_;
-  std::map<std::string, User> pending_users_;
+  std::map<std::string, Organization, std::less<>> pending_orgs_;
+  std::map<std::string, User, std::less<>> pending_users_;
   std::vector<AuditEvent> pending_audit_;
 };
 

@@ -130,6 +130,16 @@ Result<Policy> Policy::fromJson(std::string_view json) {
   return create(std::move(roles), std::move(types), reveal);
 }
 
+std::string_view requiredPermission(Action action) noexcept {
+  switch (action) {
+    case Action::reactivate_user:
+    case Action::suspend_user: return kManageUsers;
+    case Action::suspend_organization:
+    case Action::reactivate_organization: return kManageOrganizations;
+  }
+  return kManageUsers;
+}
+
 const RoleDefinition* Policy::role(std::string_view name) const {
   const auto it = roles_.find(name);
   return it == roles_.end() ? nullptr : &it->second;
@@ -170,9 +180,9 @@ const Policy& defaultPolicy() {
     std::map<std::string, RoleDefinition, std::less<>> roles{
         {"super",
          {0,
-          {"manage:users", "read:users", "impersonate:users", "manage:systems", "read:systems",
-           "destroy:systems"}}},
-        {"admin", {1, {"manage:users", "read:users", "manage:systems", "read:systems"}}},
+          {"manage:users", "manage:organizations", "read:users", "impersonate:users", "manage:systems",
+           "read:systems", "destroy:systems"}}},
+        {"admin", {1, {"manage:users", "manage:organizations", "read:users", "manage:systems", "read:systems"}}},
         {"support", {2, {"manage:systems", "read:systems"}}},
     };
     std::map<OrgType, OrgTypeDefinition> types;

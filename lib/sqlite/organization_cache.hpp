@@ -22,8 +22,11 @@ namespace useradmin::detail {
 /// (this store's seed, another process, a maintenance tool).
 /// `beginTransaction` reads the counter inside each write transaction
 /// (after BEGIN IMMEDIATE, so the value belongs to the snapshot the units
-/// will see) and drops everything when it moved. Units of work cannot
-/// change organizations, so the cache stays exact for the whole batch.
+/// will see) and drops everything when it moved. A unit that changes an
+/// organization (compareAndSetOrganization) clears the cache first, which
+/// also bypasses it for the rest of that transaction: later units of the
+/// batch read chains from the database, right whether the changing unit's
+/// savepoint was released or rolled back.
 /// Not thread-safe: used by the writer thread only.
 class OrganizationCache {
  public:

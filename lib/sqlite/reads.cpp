@@ -28,20 +28,19 @@ constexpr const char* kCountOrganizations = "SELECT count(*) FROM organizations"
   "SELECT id, username, email, name, organization_id, status, suspended_at, suspended_by, "          \
   "suspended_by_org_id, tokens_valid_after, updated_at, version FROM users "
 
-// One organization's users in id order (index users_by_organization_status,
-// whose entries end with the primary key).
-constexpr const char* kOrgUsersWithStatus =
-    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND status = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+// One organization's users of one status in id order: a range of the
+// index users_by_organization (organization_id, status, id).
 constexpr const char* kOrgUsers =
-    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND status <> 'deleted' AND id > ?3 ORDER BY id LIMIT ?4";
+    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND status = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
 // All users in id order; the caller stops stepping when its page is full.
+// (index users_by_status (status, id), or the primary key).
 constexpr const char* kAllUsersWithStatus = USERADMIN_USER_COLUMNS "WHERE status = ?2 AND id > ?3 ORDER BY id";
 constexpr const char* kAllUsers = USERADMIN_USER_COLUMNS "WHERE +status <> 'deleted' AND id > ?3 ORDER BY id";
 
 #undef USERADMIN_USER_COLUMNS
 
 #define USERADMIN_AUDIT_COLUMNS                                                                        \
-  "SELECT id, time, action, actor_id, 'user', target_id, NULL, outcome, reason, " \
+  "SELECT id, time, action, actor_id, target_type, target_id, target_organization_id, outcome, reason, " \
   "request_id, client_address, note FROM audit_events "
 
 constexpr const char* kAuditByTarget = USERADMIN_AUDIT_COLUMNS "WHERE target_id = ?2 AND id > ?1 ORDER BY id";
@@ -66,9 +65,9 @@ Result<std::vector<std::string>> selectSubtree(Connection& c, const std::string&
   }
 }
 
-// Binds the page's shared parameters: ?2 status, ?3 after.
-void bindUserFilters(StatementUse& st, const UserQuery& q) {
-  if (q.status) st.bindText(2, toString(*q.status));
+// Binds the page's shared parameters: ?2 status (when filtered), ?3 after.
+void bindUserFilters(StatementUse& st, std::optional<UserStatus> status, const UserQuery& q) {
+  if (status) st.bindText(2, toString(*status));
   if (q.after) st.bindText(3, *q.after);
   else st.bindText(3, "");  // every id is longer than the empty string
 }
@@ -99,13 +98,18 @@ Status addRoles(Connection& c, std::vector<User>& users) {
 
 Status pageByOrganization(Connection& c, const UserQuery& q, const std::vector<std::string>& orgs, std::size_t want,
                           std::vector<User>& out) {
+  // Without a filter, a listing is the active and the suspended users.
+  std::vector<UserStatus> statuses{UserStatus::active, UserStatus::suspended};
+  if (q.status) statuses = {*q.status};
   for (const std::string& org : orgs) {
-    auto st = c.statement(q.status ? kOrgUsersWithStatus : kOrgUsers);
-    if (!st) return std::move(st).error();
-    st->bindText(1, org);
-    bindUserFilters(*st, q);
-    st->bindInt(4, static_cast<std::int64_t>(want));
-    if (Status got = collectUsers(*st, nullptr, out.size() + want, out); !got) return got;
+    for (const UserStatus status : statuses) {
+      auto st = c.statement(kOrgUsers);
+      if (!st) return std::move(st).error();
+      st->bindText(1, org);
+      bindUserFilters(*st, status, q);
+      st->bindInt(4, static_cast<std::int64_t>(want));
+      if (Status got = collectUsers(*st, nullptr, out.size() + want, out); !got) return got;
+    }
   }
   std::sort(out.begin(), out.end(), [](const User& a, const User& b) { return a.id < b.id; });
   if (out.size() > want) out.resize(want);
@@ -117,7 +121,7 @@ Status pageByScan(Connection& c, const UserQuery& q, const std::vector<std::stri
   const IdSet members(orgs.begin(), orgs.end());
   auto st = c.statement(q.status ? kAllUsersWithStatus : kAllUsers);
   if (!st) return std::move(st).error();
-  bindUserFilters(*st, q);
+  bindUserFilters(*st, q.status, q);
   return collectUsers(*st, &members, want, out);
 }
 

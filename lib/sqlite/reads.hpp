@@ -11,7 +11,7 @@ namespace useradmin::detail {
 
 /// A page of users (ReadView::listUsers). Two plans, chosen per call:
 /// - few organizations in the subtree: one index range per organization
-///   (`users_by_organization_status`), merged by id; a page costs about
+///   and status (`users_by_organization`), merged by id; a page costs about
 ///   organizations x limit rows, however deep `after` is;
 /// - many: one walk of the users in id order from `after` (the primary key,
 ///   or `users_by_status` with a status filter) that skips users outside

@@ -19,14 +19,18 @@ SELECT u.id, u.username, u.email, u.name, u.organization_id, u.status, u.suspend
 // more than kMaxChainLength can come back, which is how a cycle is told
 // apart from a chain that simply ends at a missing parent.
 constexpr const char* kSelectChain = R"sql(
-WITH RECURSIVE chain (depth, id, name, type, parent_id, suspended, deleted) AS (
-  SELECT 0, id, name, type, parent_id, suspended, deleted FROM organizations WHERE id = ?1
+WITH RECURSIVE chain (depth, id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by, updated_at,
+                      version) AS (
+  SELECT 0, id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by, updated_at, version
+    FROM organizations WHERE id = ?1
   UNION ALL
-  SELECT chain.depth + 1, o.id, o.name, o.type, o.parent_id, o.suspended, o.deleted
+  SELECT chain.depth + 1, o.id, o.name, o.type, o.parent_id, o.suspended, o.deleted, o.suspended_at, o.suspended_by,
+         o.updated_at, o.version
     FROM chain JOIN organizations AS o ON o.id = chain.parent_id
    WHERE chain.depth < ?2
 )
-SELECT id, name, type, parent_id, suspended, deleted FROM chain ORDER BY depth)sql";
+SELECT id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by, updated_at, version
+  FROM chain ORDER BY depth)sql";
 
 constexpr const char* kCompareAndSetUser = R"sql(
 UPDATE users
@@ -39,18 +43,24 @@ constexpr const char* kDeleteRoles = "DELETE FROM user_roles WHERE user_id = ?1"
 constexpr const char* kInsertRole = "INSERT INTO user_roles (user_id, position, role) VALUES (?1, ?2, ?3)";
 
 constexpr const char* kInsertAudit = R"sql(
-INSERT INTO audit_events (time, action, actor_id, target_id, outcome, reason, request_id, client_address, note)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql";
-
-constexpr const char* kSelectAudit = R"sql(
-SELECT id, time, action, actor_id, target_id, outcome, reason, request_id, client_address, note
-  FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2)sql";
+INSERT INTO audit_events (time, action, actor_id, target_id, outcome, reason, request_id, client_address, note,
+                          target_type, target_organization_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql";
 
 constexpr const char* kUpsertOrganization = R"sql(
-INSERT INTO organizations (id, name, type, parent_id, suspended, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+INSERT INTO organizations (id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by, updated_at,
+                           version)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
 ON CONFLICT (id) DO UPDATE
    SET name = excluded.name, type = excluded.type, parent_id = excluded.parent_id,
-       suspended = excluded.suspended, deleted = excluded.deleted)sql";
+       suspended = excluded.suspended, deleted = excluded.deleted, suspended_at = excluded.suspended_at,
+       suspended_by = excluded.suspended_by, updated_at = excluded.updated_at, version = excluded.version)sql";
+
+constexpr const char* kCompareAndSetOrganization = R"sql(
+UPDATE organizations
+   SET name = ?2, type = ?3, parent_id = ?4, suspended = ?5, deleted = ?6, suspended_at = ?7, suspended_by = ?8,
+       updated_at = ?9, version = ?10
+ WHERE id = ?1 AND version = ?11)sql";
 
 constexpr const char* kUpsertUser = R"sql(
 INSERT INTO users (id, username, email, name, organization_id, status, suspended_at, suspended_by,
@@ -80,6 +90,19 @@ void bindUserFields(StatementUse& st, const User& user) {
   st.bindOptTime(10, user.tokens_valid_after);
   st.bindInt(11, toMillis(user.updated_at));
   st.bindInt(12, user.version);
+}
+
+// Binds ?2..?10 of the organization statements (?1 is the id).
+void bindOrganizationFields(StatementUse& st, const Organization& org) {
+  st.bindText(2, org.name);
+  st.bindText(3, toString(org.type));
+  st.bindOptText(4, org.parent_id);
+  st.bindInt(5, org.suspended ? 1 : 0);
+  st.bindInt(6, org.deleted ? 1 : 0);
+  st.bindOptTime(7, org.suspended_at);
+  st.bindOptText(8, org.suspended_by);
+  st.bindInt(9, toMillis(org.updated_at));
+  st.bindInt(10, org.version);
 }
 
 Status insertRoles(Connection& c, const User& user) {
@@ -170,6 +193,10 @@ Result<Organization> readOrganization(StatementUse& st) {
   org.parent_id = st.optionalText(3);
   org.suspended = st.integer(4) != 0;
   org.deleted = st.integer(5) != 0;
+  org.suspended_at = st.optionalTime(6);
+  org.suspended_by = st.optionalText(7);
+  org.updated_at = timestampFromMillis(st.integer(8));
+  org.version = st.integer(9);
   return org;
 }
 
@@ -226,46 +253,27 @@ Status insertAudit(Connection& c, const AuditEvent& event) {
   st->bindText(7, event.request_id);
   st->bindText(8, event.client_address);
   st->bindText(9, event.note);
+  st->bindText(10, event.target_type);
+  st->bindOptText(11, event.target_organization_id);
   return st->run("appending an audit event");
-}
-
-Result<std::vector<AuditEvent>> selectAudit(Connection& c, std::int64_t after_id, std::size_t limit) {
-  auto st = c.statement(kSelectAudit);
-  if (!st) return std::move(st).error();
-  constexpr auto kMaxLimit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-  st->bindInt(1, after_id);
-  st->bindInt(2, static_cast<std::int64_t>(limit > kMaxLimit ? kMaxLimit : limit));
-  std::vector<AuditEvent> events;
-  while (true) {
-    auto row = st->next("reading audit events");
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    AuditEvent e;
-    e.id = st->integer(0);
-    e.time = timestampFromMillis(st->integer(1));
-    e.action = st->text(2);
-    e.actor_id = st->text(3);
-    e.target_id = st->text(4);
-    e.outcome = st->text(5);
-    e.reason = st->text(6);
-    e.request_id = st->text(7);
-    e.client_address = st->text(8);
-    e.note = st->text(9);
-    events.push_back(std::move(e));
-  }
-  return events;
 }
 
 Status upsertOrganization(Connection& c, const Organization& org) {
   auto st = c.statement(kUpsertOrganization);
   if (!st) return std::move(st).error();
   st->bindText(1, org.id);
-  st->bindText(2, org.name);
-  st->bindText(3, toString(org.type));
-  st->bindOptText(4, org.parent_id);
-  st->bindInt(5, org.suspended ? 1 : 0);
-  st->bindInt(6, org.deleted ? 1 : 0);
+  bindOrganizationFields(*st, org);
   return st->run("writing organization " + org.id);
+}
+
+Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version) {
+  auto st = c.statement(kCompareAndSetOrganization);
+  if (!st) return std::move(st).error();
+  st->bindText(1, org.id);
+  bindOrganizationFields(*st, org);
+  st->bindInt(11, expected_version);
+  if (Status done = st->run("updating an organization"); !done) return std::move(done).error();
+  return c.changes() == 1;
 }
 
 Status upsertUser(Connection& c, const User& user, bool fresh) {

@@ -31,24 +31,28 @@ Result<std::vector<std::string>> selectRoles(Connection& c, std::string_view use
 /// statement, so it reads one consistent snapshot even outside a transaction.
 Result<std::optional<User>> selectUser(Connection& c, std::string_view id);
 
+/// The organization in the current row of a statement selecting
+/// USERADMIN_ORGANIZATION_COLUMNS, in that order.
+Result<Organization> readOrganization(StatementUse& st);
+
+/// The columns readOrganization reads.
+#define USERADMIN_ORGANIZATION_COLUMNS \
+  "id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by, updated_at, version"
+
 /// `[org, parent, ..., root]` in one recursive query; empty when `id` is
 /// unknown; `internal` when the chain is broken or longer than
 /// kMaxChainLength (a cycle).
-// The organization in the current row of a statement selecting
-// (id, name, type, parent_id, suspended, deleted), in that order.
-Result<Organization> readOrganization(StatementUse& st);
-
 Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id);
 
 /// `UPDATE users ... WHERE id = ? AND version = ?`; true when exactly that
 /// row changed. Roles are rewritten only when they differ from the stored ones.
 Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version);
 
+/// `UPDATE organizations ... WHERE id = ? AND version = ?`; true when that row changed.
+Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version);
+
 /// Appends an audit event (its id is assigned by the table).
 Status insertAudit(Connection& c, const AuditEvent& event);
-
-/// Audit events with id > `after_id`, oldest first, at most `limit`.
-Result<std::vector<AuditEvent>> selectAudit(Connection& c, std::int64_t after_id, std::size_t limit);
 
 /// Inserts or replaces (by id) an organization.
 Status upsertOrganization(Connection& c, const Organization& org);

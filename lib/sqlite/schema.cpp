@@ -84,6 +84,53 @@ CREATE TRIGGER organizations_generation_on_delete AFTER DELETE ON organizations 
 END;
 )sql";
 
+// Version 2: the lifecycle (organization suspend/reactivate with cascade)
+// and the reads of the next steps.
+// - Organizations get the bookkeeping users have: `version` (their
+//   compare-and-set key), `suspended_at`, `suspended_by`, `updated_at`.
+//   Existing rows start at version 1, updated now, and a suspended one as
+//   suspended now (the best that is known).
+// - Audit events get `target_type` and `target_organization_id`. Every
+//   existing event is a user reactivation; its target organization is taken
+//   from the user as it is now (the only record there is), NULL when the
+//   user does not exist (the target was not found).
+// - Indexes: users_by_organization widened to (organization, status, id)
+//   for subtree cascades and keyset listings; the partial index of cascade-suspended users by the
+//   organization that suspended them; audit events by target organization,
+//   target, actor and action, each in id (cursor) order.
+constexpr const char* kVersion2 = R"sql(
+ALTER TABLE organizations ADD COLUMN suspended_at INTEGER;
+ALTER TABLE organizations ADD COLUMN suspended_by TEXT;
+ALTER TABLE organizations ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE organizations ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+UPDATE organizations
+   SET updated_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+       suspended_at = CASE WHEN suspended = 1 THEN CAST(strftime('%s', 'now') AS INTEGER) * 1000 END;
+
+ALTER TABLE audit_events ADD COLUMN target_type TEXT NOT NULL DEFAULT 'user'
+  CHECK (target_type IN ('user', 'organization'));
+ALTER TABLE audit_events ADD COLUMN target_organization_id TEXT;
+UPDATE audit_events
+   SET target_organization_id = (SELECT organization_id FROM users WHERE users.id = audit_events.target_id);
+
+DROP INDEX users_by_organization;
+CREATE INDEX users_by_organization ON users (organization_id, status, id);
+CREATE INDEX users_by_suspending_organization ON users (suspended_by_org_id, id)
+  WHERE suspended_by_org_id IS NOT NULL;
+CREATE INDEX audit_by_target_organization ON audit_events (target_organization_id, id);
+CREATE INDEX audit_by_target ON audit_events (target_id, id);
+CREATE INDEX audit_by_actor ON audit_events (actor_id, id);
+CREATE INDEX audit_by_action ON audit_events (action, id);
+)sql";
+
+// Version 3: the user listings. A page of one status over a large subtree
+// walks the users of that status in id order from `after`; (status, id)
+// makes that walk a range, however deep `after` is. (Listings of a few
+// organizations use version 2's users_by_organization.)
+constexpr const char* kVersion3 = R"sql(
+CREATE INDEX users_by_status ON users (status, id);
+)sql";
+
 struct DatabaseFacts {
   std::int64_t version = 0;
   std::int64_t application_id = 0;
@@ -148,6 +195,8 @@ Status checkSteps(const std::vector<Migration>& steps) {
 const std::vector<Migration>& schemaMigrations() {
   static const std::vector<Migration> steps = {
       {1, "organizations, users, user_roles, audit_events", kVersion1},
+      {2, "organization lifecycle columns, audit target columns, read indexes", kVersion2},
+      {3, "users by status, for user listings", kVersion3},
   };
   return steps;
 }

@@ -12,7 +12,7 @@ namespace useradmin::detail {
 
 namespace {
 
-constexpr const char* kSelectOrganizations = "SELECT id, name, type, parent_id, suspended, deleted FROM organizations";
+constexpr const char* kSelectOrganizations = "SELECT " USERADMIN_ORGANIZATION_COLUMNS " FROM organizations";
 constexpr const char* kAnyUser = "SELECT EXISTS (SELECT 1 FROM users)";
 constexpr const char* kDistinctRoles = "SELECT DISTINCT role FROM user_roles";
 constexpr const char* kUserWithRole = "SELECT user_id FROM user_roles WHERE role = ?1 ORDER BY user_id LIMIT 1";

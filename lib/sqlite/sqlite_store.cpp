@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "cascade.hpp"
 #include "connection.hpp"
 #include "organization_cache.hpp"
 #include "reads.hpp"
@@ -60,6 +61,22 @@ class SqliteUnit final : public UnitOfWork {
     return detail::compareAndSetUser(c_, user, expected_version);
   }
 
+  Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected_version) override {
+    // Forget the cache before writing: for the rest of this transaction
+    // chains come from the database, which is right whether this unit
+    // commits or rolls back; the next transaction starts a fresh cache.
+    if (cache_ != nullptr) cache_->clear();
+    return detail::compareAndSetOrganization(c_, org, expected_version);
+  }
+
+  Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
+    return detail::suspendCascade(c_, cascade);
+  }
+
+  Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
+    return detail::reactivateCascade(c_, cascade);
+  }
+
   Status appendAudit(const AuditEvent& event) override { return detail::insertAudit(c_, event); }
 
  private:
@@ -99,9 +116,13 @@ class ReadTransaction {
 
 // A request waiting for the writer: a unit of work (batched) or a seed
 // (run alone). Lives on the caller's stack until `done`.
+// A request waiting for the writer: a unit of work (batched unless
+// `alone`) or a seed (always alone). Lives on the caller's stack until `done`.
 struct Job {
   const UserStore::Work* work = nullptr;
   const Dataset* seed = nullptr;
+  /// A large unit (transactLarge): its own transaction, never batched.
+  bool alone = false;
   Status result;
   std::exception_ptr exception;
   // The caller waits on its own mutex, not the queue's, so waking a whole
@@ -138,9 +159,17 @@ class SqliteStore final : public UserStore {
     return submit(job);
   }
 
+  Status transactLarge(const Work& work) override {
+    Job job;
+    job.work = &work;
+    job.alone = true;
+    return submit(job);
+  }
+
   Status seed(const Dataset& data) override {
     Job job;
     job.seed = &data;
+    job.alone = true;
     return submit(job);
   }
 
@@ -207,9 +236,12 @@ class SqliteStore final : public UserStore {
   }
 
   // The writer thread: takes what is queued (up to max_batch units, or one
-  // seed), runs it, and only then wakes the callers. No waiting to fill a
-  // batch: units that arrive while a batch commits form the next one, so a
-  // lone caller pays one commit and a crowd shares them.
+  // seed or large unit), runs it, and only then wakes the callers. No
+  // waiting to fill a batch: units that arrive while a batch commits form
+  // the next one, so a lone caller pays one commit and a crowd shares them.
+  // A large unit is never batched: small units queued before it commit
+  // first, those queued behind it wait only for its own transaction, and
+  // its failure can touch no one else's writes.
   void writerLoop() {
     std::vector<Job*> batch;
     while (true) {
@@ -218,11 +250,11 @@ class SqliteStore final : public UserStore {
         std::unique_lock lock(mutex_);
         queued_.wait(lock, [&] { return !queue_.empty() || stopping_; });
         if (queue_.empty()) return;
-        if (queue_.front()->seed != nullptr) {
+        if (queue_.front()->alone) {
           batch.push_back(queue_.front());
           queue_.pop_front();
         } else {
-          while (!queue_.empty() && batch.size() < max_batch_ && queue_.front()->seed == nullptr) {
+          while (!queue_.empty() && batch.size() < max_batch_ && !queue_.front()->alone) {
             batch.push_back(queue_.front());
             queue_.pop_front();
           }

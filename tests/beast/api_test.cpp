@@ -33,7 +33,7 @@ const std::string kSecret = "api-test-secret-0123456789-abcdefghijklmnopqr";
 struct ApiHarness {
   std::unique_ptr<UserStore> store = makeMemoryStore(defaultPolicy());
   std::unique_ptr<Authorizer> authorizer = makePolicyAuthorizer(defaultPolicy());
-  ReactivationService service{{*store, *authorizer, defaultPolicy(), systemClock(), nullptr}};
+  ReactivationService service{{*store, *authorizer, systemClock(), nullptr}};
   std::unique_ptr<TokenVerifier> verifier;
   std::unique_ptr<RateLimiter> client_limiter;
   std::unique_ptr<RateLimiter> actor_limiter;

@@ -69,7 +69,7 @@ class SlowStore final : public UserStore {
 // A directory hook that always fails (rule 12).
 class FailingDirectory final : public DirectorySync {
  public:
-  Status userReactivated(const User&) override { return Error::externalError("directory at ldap://x refused: 503"); }
+  Status userStatusChanged(const User&) override { return Error::externalError("directory at ldap://x refused: 503"); }
 };
 
 struct TestServerConfig {
@@ -105,7 +105,7 @@ class TestServer {
       store = slow_.get();
     }
     service_ = std::make_unique<ReactivationService>(
-        ServiceDeps{*store, *authorizer_, defaultPolicy(), systemClock(), config.directory});
+        ServiceDeps{*store, *authorizer_, systemClock(), config.directory});
 
     JwtVerifierOptions jwt;
     jwt.keys.push_back(JwtKeySource::hs256Secret(kBeastSecret));

@@ -19,7 +19,8 @@ TEST_CASE("authorizer: a target ranked above the actor's organization is hidden 
                                                makeOrg("org_x", OrgType::customer)};
   const std::vector<Organization> no_cascade;
   const std::optional<std::vector<std::string>> no_scopes;
-  const Decision d = authorizer->checkAuthority({actor, actor_chain, no_scopes}, {target, target_chain, no_cascade});
+  const Decision d = authorizer->checkAuthority({actor, actor_chain, no_scopes}, Action::reactivate_user,
+                                                Subject::ofUser(target, target_chain, no_cascade));
   CHECK(d.verdict == Decision::Verdict::hide);
   CHECK(d.reason == "rank_above_actor");
 }
@@ -34,7 +35,8 @@ TEST_CASE("authorizer: a cascade whose organization no longer resolves is refuse
                                                makeOrg("org_r", OrgType::reseller)};
   const std::vector<Organization> gone;
   const std::optional<std::vector<std::string>> no_scopes;
-  const Decision d = authorizer->checkAuthority({actor, actor_chain, no_scopes}, {target, target_chain, gone});
+  const Decision d = authorizer->checkAuthority({actor, actor_chain, no_scopes}, Action::reactivate_user,
+                                                Subject::ofUser(target, target_chain, gone));
   CHECK(d.verdict == Decision::Verdict::deny);
   CHECK(d.reason == "cascade_outside_authority");
 }

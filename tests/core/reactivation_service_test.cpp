@@ -17,7 +17,7 @@ namespace {
 // A directory hook that throws, as an embedder's might.
 class ThrowingDirectory final : public DirectorySync {
  public:
-  Status userReactivated(const User&) override { throw std::runtime_error("socket closed"); }
+  Status userStatusChanged(const User&) override { throw std::runtime_error("socket closed"); }
 };
 
 // A store in which another writer changes the target just before the first
@@ -54,6 +54,13 @@ class RacingStore final : public UserStore {
       }
       return unit_.compareAndSetUser(user, expected);
     }
+    Result<bool> compareAndSetOrganization(const Organization& o, std::int64_t expected) override {
+      return unit_.compareAndSetOrganization(o, expected);
+    }
+    Result<std::vector<std::string>> suspendCascade(const Cascade& c) override { return unit_.suspendCascade(c); }
+    Result<std::vector<std::string>> reactivateCascade(const Cascade& c) override {
+      return unit_.reactivateCascade(c);
+    }
     Status appendAudit(const AuditEvent& e) override { return unit_.appendAudit(e); }
 
    private:
@@ -68,7 +75,7 @@ class RacingStore final : public UserStore {
 class RecordingDirectory final : public DirectorySync {
  public:
   explicit RecordingDirectory(bool fail) : fail_(fail) {}
-  Status userReactivated(const User& user) override {
+  Status userStatusChanged(const User& user) override {
     seen.push_back(user);
     if (fail_) return Error::externalError("directory answered 503");
     return okStatus();
@@ -460,13 +467,30 @@ TEMPLATE_LIST_TEST_CASE("rule 11: a reactivation clears the suspension and recor
   CHECK(events[0].id > 0);
 }
 
-TEMPLATE_LIST_TEST_CASE("rule 11: a note longer than 500 bytes is cut on a character boundary",
-                        "[service][rule11]", AllStores) {
+TEMPLATE_LIST_TEST_CASE("rule 11: a note of 500 code points is recorded whole, whatever its byte length",
+                        "[service][rule11][issue15]", AllStores) {
+  // 15.5: "€" x 500 is 1500 bytes; the old core cut it to 500 bytes (166 €).
+  Harness h(TestType::make(defaultPolicy()), standardDataset());
+  std::string note;
+  for (int i = 0; i < 500; ++i) note += "\xE2\x82\xAC";
+  REQUIRE(h.reactivate(h.actor("usr_root"), "usr_c1_target", note));
+  CHECK(h.audit().back().note == note);
+}
+
+TEMPLATE_LIST_TEST_CASE("rule 11: a note over 500 code points is refused naming reason, not cut",
+                        "[service][rule11][issue15]", AllStores) {
   Harness h(TestType::make(defaultPolicy()), standardDataset());
   std::string note(499, 'x');
-  note += "\xC3\xA9\xC3\xA9";  // é straddles byte 500
-  REQUIRE(h.reactivate(h.actor("usr_root"), "usr_c1_target", note));
-  CHECK(h.audit().back().note == std::string(499, 'x'));
+  note += "\xC3\xA9\xC3\xA9";  // 501 code points
+  const User before = h.user("usr_c1_target");
+  auto result = h.reactivate(h.actor("usr_root"), "usr_c1_target", note);
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::invalid_argument);
+  REQUIRE(result.error().fields.size() == 1);
+  CHECK(result.error().fields[0] == FieldError{"reason", "too_long", ""});
+  CHECK(h.user("usr_c1_target") == before);
+  REQUIRE(h.audit().size() == 1);
+  CHECK(h.audit().back().reason == "note_too_long");
 }
 
 TEMPLATE_LIST_TEST_CASE("rule 11: 32 threads racing on one user produce exactly one success",
@@ -565,7 +589,7 @@ TEMPLATE_LIST_TEST_CASE("a storage failure at any step is internal and leaves no
   {
     Harness probe(TestType::make(defaultPolicy()), standardDataset());
     FailingStore counting(probe.store(), -1);
-    ReactivationService service(ServiceDeps{counting, *probe.authorizer, probe.policy, probe.clock, nullptr});
+    ReactivationService service(ServiceDeps{counting, *probe.authorizer, probe.clock, nullptr});
     REQUIRE(service.reactivateUser(probe.actor("usr_root"), "usr_c1_target"));
     calls_in_success = counting.calls();
   }
@@ -574,7 +598,7 @@ TEMPLATE_LIST_TEST_CASE("a storage failure at any step is internal and leaves no
     INFO("failing storage call " << fail_at);
     Harness h(TestType::make(defaultPolicy()), standardDataset());
     FailingStore failing(h.store(), fail_at);
-    ReactivationService service(ServiceDeps{failing, *h.authorizer, h.policy, h.clock, nullptr});
+    ReactivationService service(ServiceDeps{failing, *h.authorizer, h.clock, nullptr});
     const User before = h.user("usr_c1_target");
     auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
     REQUIRE_FALSE(result);
@@ -590,7 +614,7 @@ TEMPLATE_LIST_TEST_CASE("a busy store is reported as unavailable and changes not
   Harness h(TestType::make(defaultPolicy()), standardDataset());
   // Fail the compare-and-set: every read before it succeeded.
   FailingStore busy(h.store(), 5, ErrorCode::unavailable);  // calls: actor, chain, target, chain, CAS
-  ReactivationService service(ServiceDeps{busy, *h.authorizer, h.policy, h.clock, nullptr});
+  ReactivationService service(ServiceDeps{busy, *h.authorizer, h.clock, nullptr});
   const User before = h.user("usr_c1_target");
   auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
   REQUIRE_FALSE(result);
@@ -642,7 +666,7 @@ TEMPLATE_LIST_TEST_CASE("rule 11: a decision that loses its compare-and-set to a
     u.suspended_by.reset();
     return u;
   });
-  ReactivationService service(ServiceDeps{racing, *h.authorizer, h.policy, h.clock, nullptr});
+  ReactivationService service(ServiceDeps{racing, *h.authorizer, h.clock, nullptr});
   auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
   REQUIRE_FALSE(result);
   CHECK(result.error().code == ErrorCode::failed_precondition);
@@ -662,7 +686,7 @@ TEMPLATE_LIST_TEST_CASE("rule 11: a decision that loses to an unrelated edit is 
     u.email = "edited@example.com";
     return u;
   });
-  ReactivationService service(ServiceDeps{racing, *h.authorizer, h.policy, h.clock, nullptr});
+  ReactivationService service(ServiceDeps{racing, *h.authorizer, h.clock, nullptr});
   const User before = h.user("usr_c1_target");
   auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
   REQUIRE(result);
@@ -693,7 +717,7 @@ TEMPLATE_LIST_TEST_CASE("rule 12: when the undo cannot be committed the answer i
   // Calls of the granted unit: actor, chain, target, chain, CAS, audit; from
   // the 7th on (every undo attempt) storage is dead.
   FailingStore dying(h.store(), 7, ErrorCode::internal, /*keep_failing=*/true);
-  ReactivationService service(ServiceDeps{dying, *h.authorizer, h.policy, h.clock, &directory});
+  ReactivationService service(ServiceDeps{dying, *h.authorizer, h.clock, &directory});
   auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
   REQUIRE_FALSE(result);
   CHECK(result.error().code == ErrorCode::internal);
@@ -707,7 +731,7 @@ TEMPLATE_LIST_TEST_CASE("rule 12: an undo that fails once is retried", "[service
   RecordingDirectory directory(true);
   Harness h(TestType::make(defaultPolicy()), standardDataset(), defaultPolicy(), &directory);
   FailingStore flaky(h.store(), 7, ErrorCode::unavailable);
-  ReactivationService service(ServiceDeps{flaky, *h.authorizer, h.policy, h.clock, &directory});
+  ReactivationService service(ServiceDeps{flaky, *h.authorizer, h.clock, &directory});
   auto result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target");
   REQUIRE_FALSE(result);
   CHECK(result.error().code == ErrorCode::external_error);
@@ -719,12 +743,12 @@ TEMPLATE_LIST_TEST_CASE("a plug-in that throws is reported as internal, never as
   Harness h(TestType::make(defaultPolicy()), standardDataset());
   class ThrowingAuthorizer final : public Authorizer {
    public:
-    Decision checkPermission(const Principal&, std::string_view) const override {
+    Decision checkPermission(const Principal&, Action) const override {
       throw std::runtime_error("policy service down");
     }
-    Decision checkAuthority(const Principal&, const Subject&) const override { return Decision::allow(); }
+    Decision checkAuthority(const Principal&, Action, const Subject&) const override { return Decision::allow(); }
   } authorizer;
-  ReactivationService service(ServiceDeps{h.store(), authorizer, h.policy, h.clock, nullptr});
+  ReactivationService service(ServiceDeps{h.store(), authorizer, h.clock, nullptr});
   const User before = h.user("usr_c1_target");
   Result<User> result = Error::internal("unset");
   REQUIRE_NOTHROW(result = service.reactivateUser(h.actor("usr_root"), "usr_c1_target"));

@@ -24,7 +24,7 @@ const std::string kPrefix = "usr_race_";
 struct Service {
   explicit Service(UserStore& store)
       : authorizer(makePolicyAuthorizer(defaultPolicy())),
-        service(ServiceDeps{store, *authorizer, defaultPolicy(), systemClock(), nullptr}) {}
+        service(ServiceDeps{store, *authorizer, systemClock(), nullptr}) {}
 
   Result<User> reactivate(const std::string& id) {
     Actor actor;

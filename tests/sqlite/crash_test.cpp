@@ -27,7 +27,7 @@ const std::string kPrefix = "usr_crash_";
 int reactivateUntilKilled(const std::string& path, int out) {
   auto store = openOrThrow(sqliteOptions(path));
   auto authorizer = makePolicyAuthorizer(defaultPolicy());
-  ReactivationService service(ServiceDeps{*store, *authorizer, defaultPolicy(), systemClock(), nullptr});
+  ReactivationService service(ServiceDeps{*store, *authorizer, systemClock(), nullptr});
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {

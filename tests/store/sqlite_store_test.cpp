@@ -499,7 +499,7 @@ TEST_CASE("sqlite store: the organization cache sees every change, whoever makes
     CHECK(chainOf("org_c1")[1].suspended);
     // ...and the service refuses by rule 9 at once.
     auto authorizer = makePolicyAuthorizer(defaultPolicy());
-    ReactivationService service(ServiceDeps{*store, *authorizer, defaultPolicy(), systemClock(), nullptr});
+    ReactivationService service(ServiceDeps{*store, *authorizer, systemClock(), nullptr});
     Actor root;
     root.user_id = "usr_root";
     root.credential_issued_at = systemClock().now();

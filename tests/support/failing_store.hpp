@@ -18,18 +18,20 @@ class FailingStore final : public UserStore {
   FailingStore(UserStore& inner, int fail_at, ErrorCode code = ErrorCode::internal, bool keep_failing = false)
       : inner_(inner), fail_at_(fail_at), code_(code), keep_failing_(keep_failing) {}
 
-  Status transact(const Work& work) override {
-    return inner_.transact([&](UnitOfWork& unit) {
-      Wrapped wrapped(unit, *this);
-      return work(wrapped);
-    });
-  }
+  Status transact(const Work& work) override { return inner_.transact(wrap(work)); }
+  Status transactLarge(const Work& work) override { return inner_.transactLarge(wrap(work)); }
   Status seed(const Dataset& data) override { return inner_.seed(data); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
   Status read(const ReadWork& work) override { return inner_.read(work); }
   int calls() const { return calls_.load(); }
 
  private:
+  Work wrap(const Work& work) {
+    return [this, &work](UnitOfWork& unit) {
+      Wrapped wrapped(unit, *this);
+      return work(wrapped);
+    };
+  }
   bool shouldFail() {
     const int call = ++calls_;
     return call == fail_at_ || (keep_failing_ && fail_at_ > 0 && call > fail_at_);
@@ -53,6 +55,18 @@ class FailingStore final : public UserStore {
     Result<bool> compareAndSetUser(const User& user, std::int64_t expected) override {
       if (owner_.shouldFail()) return owner_.failure("compareAndSetUser");
       return unit_.compareAndSetUser(user, expected);
+    }
+    Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected) override {
+      if (owner_.shouldFail()) return owner_.failure("compareAndSetOrganization");
+      return unit_.compareAndSetOrganization(org, expected);
+    }
+    Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
+      if (owner_.shouldFail()) return owner_.failure("suspendCascade");
+      return unit_.suspendCascade(cascade);
+    }
+    Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
+      if (owner_.shouldFail()) return owner_.failure("reactivateCascade");
+      return unit_.reactivateCascade(cascade);
     }
     Status appendAudit(const AuditEvent& event) override {
       if (owner_.shouldFail()) return owner_.failure("appendAudit");

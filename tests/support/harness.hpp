@@ -20,7 +20,7 @@ struct Harness {
                             << (seeded.error().fields.empty() ? "" : " " + seeded.error().fields[0].key + ": " +
                                                                          seeded.error().fields[0].message));
     service = std::make_unique<ReactivationService>(
-        ServiceDeps{*handle.store, *authorizer, policy, clock, directory});
+        ServiceDeps{*handle.store, *authorizer, clock, directory});
   }
 
   UserStore& store() { return *handle.store; }
@@ -52,6 +52,29 @@ struct Harness {
 
   Result<User> reactivate(const Actor& a, std::string_view id, std::string_view note = {}) {
     return service->reactivateUser(a, id, note);
+  }
+  Result<User> suspend(const Actor& a, std::string_view id, std::string_view note = {}) {
+    return service->suspendUser(a, id, note);
+  }
+  Result<OrganizationChange> suspendOrg(const Actor& a, std::string_view id, std::string_view note = {}) {
+    return service->suspendOrganization(a, id, note);
+  }
+  Result<OrganizationChange> reactivateOrg(const Actor& a, std::string_view id, std::string_view note = {}) {
+    return service->reactivateOrganization(a, id, note);
+  }
+
+  // The stored organization (read in a unit of work: stores have no
+  // organization read outside one).
+  Organization org(const std::string& id) {
+    std::optional<Organization> found;
+    REQUIRE(store().transact([&](UnitOfWork& unit) -> Status {
+      auto chain = unit.organizationChain(id);
+      if (!chain) return std::move(chain).error();
+      if (!chain->empty()) found = chain->front();
+      return okStatus();
+    }));
+    REQUIRE(found);
+    return *found;
   }
 
   StoreHandle handle;

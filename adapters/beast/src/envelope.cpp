@@ -25,6 +25,16 @@ json::object makeEnvelope(unsigned code, std::string_view message, const json::s
 
 json::string_view jsv(std::string_view s) { return {s.data(), s.size()}; }
 
+json::value optionalText(const std::optional<std::string>& text, const json::storage_ptr& sp) {
+  if (!text) return json::value(nullptr, sp);
+  return json::value(jsv(*text), sp);
+}
+
+json::value optionalTime(const std::optional<Timestamp>& time, const json::storage_ptr& sp) {
+  if (!time) return json::value(nullptr, sp);
+  return json::value(jsv(formatRfc3339(*time)), sp);
+}
+
 void setValidationData(json::object& envelope, const std::vector<FieldError>& errors, const json::storage_ptr& sp) {
   json::object data(sp);
   data.emplace("type", "validation_error");
@@ -111,7 +121,8 @@ std::string errorEnvelope(const Error& error) {
       return simpleEnvelope(status, error.message.empty() ? std::string_view("insufficient permissions") : error.message,
                             EnvelopeData::empty_object);
     case ErrorCode::not_found: {
-      json::object envelope = makeEnvelope(status, "user not found", sp);
+      json::object envelope =
+          makeEnvelope(status, error.message.empty() ? std::string_view("user not found") : error.message, sp);
       setValidationData(envelope, error.fields, sp);
       return json::serialize(envelope);
     }
@@ -146,6 +157,61 @@ std::string userEnvelope(const User& user, std::string_view message) {
   data.emplace("updated_at", jsv(updated));
   envelope["data"] = std::move(data);
   return json::serialize(envelope);
+}
+
+}  // namespace useradmin::beast
+
+namespace useradmin::beast {
+
+json::object userView(const User& user, const json::storage_ptr& sp) {
+  json::object view(sp);
+  view.reserve(13);
+  view.emplace("id", jsv(user.id));
+  view.emplace("username", jsv(user.username));
+  view.emplace("email", jsv(user.email));
+  view.emplace("name", jsv(user.name));
+  view.emplace("organization_id", jsv(user.organization_id));
+  json::array roles(sp);
+  for (const auto& role : user.roles) roles.emplace_back(jsv(role));
+  view.emplace("roles", std::move(roles));
+  view.emplace("status", toString(user.status));
+  view.emplace("suspended_at", optionalTime(user.suspended_at, sp));
+  view.emplace("suspended_by", optionalText(user.suspended_by, sp));
+  view.emplace("suspended_by_org_id", optionalText(user.suspended_by_org_id, sp));
+  view.emplace("tokens_valid_after", optionalTime(user.tokens_valid_after, sp));
+  view.emplace("updated_at", jsv(formatRfc3339(user.updated_at)));
+  view.emplace("version", user.version);
+  return view;
+}
+
+json::object organizationView(const Organization& org, const json::storage_ptr& sp) {
+  json::object view(sp);
+  view.reserve(9);
+  view.emplace("id", jsv(org.id));
+  view.emplace("name", jsv(org.name));
+  view.emplace("type", toString(org.type));
+  view.emplace("parent_id", optionalText(org.parent_id, sp));
+  view.emplace("suspended", org.suspended);
+  view.emplace("suspended_at", optionalTime(org.suspended_at, sp));
+  view.emplace("suspended_by", optionalText(org.suspended_by, sp));
+  view.emplace("updated_at", jsv(formatRfc3339(org.updated_at)));
+  return view;
+}
+
+std::string dataEnvelope(std::string_view message, json::object data) {
+  json::object envelope = makeEnvelope(200, message, data.storage());
+  envelope["data"] = std::move(data);
+  return json::serialize(envelope);
+}
+
+std::string organizationEnvelope(const Organization& org, std::string_view count_key, std::size_t count,
+                                 std::string_view message) {
+  unsigned char arena[kArenaBytes];
+  json::monotonic_resource mr(arena, sizeof arena);
+  json::storage_ptr sp(&mr);
+  json::object data = organizationView(org, sp);
+  data.emplace(jsv(count_key), static_cast<std::uint64_t>(count));
+  return dataEnvelope(message, std::move(data));
 }
 
 }  // namespace useradmin::beast

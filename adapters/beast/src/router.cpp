@@ -56,10 +56,17 @@ std::string_view PathParams::get(std::string_view name) const noexcept {
   return {};
 }
 
-void PathParams::add(std::string_view name, std::string value) {
+std::string_view PathParams::raw(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < size_; ++i)
+    if (names_[i] == name) return raw_values_[i];
+  return {};
+}
+
+void PathParams::add(std::string_view name, std::string value, std::string raw) {
   if (size_ == kMaxParams) return;
   names_[size_] = name;
   values_[size_] = std::move(value);
+  raw_values_[size_] = std::move(raw);
   ++size_;
 }
 
@@ -201,7 +208,8 @@ RouteMatch Router::match(std::string_view method, std::string_view target) const
     result.route = compiled.route;
     for (std::size_t i = 0; i < count; ++i) {
       const auto pattern = compiled.segments[i];
-      if (isParam(pattern)) result.params.add(pattern.substr(1, pattern.size() - 2), percentDecode(segments[i]));
+      if (isParam(pattern))
+        result.params.add(pattern.substr(1, pattern.size() - 2), percentDecode(segments[i]), std::string(segments[i]));
     }
     return result;
   }

@@ -12,25 +12,49 @@ namespace json = boost::json;
 
 namespace {
 
-// PATCH {base}/users/{id}/reactivate (contract §3).
-ApiResponse reactivateUserHandler(const Services& services, const Call& call) {
-  auto result = services.reactivation.reactivateUser(call.actor, call.params.get("id"), call.note);
+// The response for a library result: `ok(value)` on success, the error
+// envelope (with path parameters echoed as sent) otherwise.
+template <class T, class Ok>
+ApiResponse respond(const Call& call, const Result<T>& result, Ok ok) {
   ApiResponse response;
   if (result) {
     response.status = 200;
-    response.body = userEnvelope(*result);
+    response.body = ok(*result);
   } else {
-    response = errorResponse(result.error());
+    response = errorResponse(echoPathParameters(result.error(), call.params));
   }
   response.actor_id = call.actor.user_id;
   return response;
 }
 
-std::size_t codePoints(std::string_view utf8) {
-  std::size_t n = 0;
-  for (const char c : utf8)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
-  return n;
+// PATCH {base}/users/{id}/reactivate (contract §3): the contract's six fields.
+ApiResponse reactivateUserHandler(const Services& services, const Call& call) {
+  return respond(call, services.admin.reactivateUser(call.actor, call.params.get("id"), call.note),
+                 [](const User& user) { return userEnvelope(user); });
+}
+
+// PATCH {base}/users/{id}/suspend (lifecycle §2): the user view.
+ApiResponse suspendUserHandler(const Services& services, const Call& call) {
+  return respond(call, services.admin.suspendUser(call.actor, call.params.get("id"), call.note),
+                 [](const User& user) { return dataEnvelope(kUserSuspendedMessage, userView(user)); });
+}
+
+// PATCH {base}/organizations/{id}/suspend (lifecycle §3).
+ApiResponse suspendOrganizationHandler(const Services& services, const Call& call) {
+  return respond(call, services.admin.suspendOrganization(call.actor, call.params.get("id"), call.note),
+                 [](const OrganizationChange& change) {
+                   return organizationEnvelope(change.organization, "suspended_users_count",
+                                               change.changed_user_ids.size(), kOrganizationSuspendedMessage);
+                 });
+}
+
+// PATCH {base}/organizations/{id}/reactivate (lifecycle §4).
+ApiResponse reactivateOrganizationHandler(const Services& services, const Call& call) {
+  return respond(call, services.admin.reactivateOrganization(call.actor, call.params.get("id"), call.note),
+                 [](const OrganizationChange& change) {
+                   return organizationEnvelope(change.organization, "reactivated_users_count",
+                                               change.changed_user_ids.size(), kOrganizationReactivatedMessage);
+                 });
 }
 
 // At most `max` bytes of `text`, not splitting a UTF-8 sequence.
@@ -48,6 +72,16 @@ bool isBlank(std::string_view text) {
 
 }  // namespace
 
+Error echoPathParameters(Error error, const PathParams& params) {
+  for (FieldError& field : error.fields) {
+    const std::string_view raw = params.raw(field.key);
+    if (raw.empty()) continue;
+    const std::string_view decoded = params.get(field.key);
+    field.value = std::string(isValidUtf8(decoded) ? decoded : raw);
+  }
+  return error;
+}
+
 std::optional<FieldError> parseReasonBody(std::string_view body, Call& call) {
   if (isBlank(body)) return std::nullopt;
   unsigned char arena[4096];
@@ -63,7 +97,7 @@ std::optional<FieldError> parseReasonBody(std::string_view body, Call& call) {
     if (!entry.value().is_string()) return FieldError{"reason", "invalid_type", ""};
     const json::string& reason = entry.value().get_string();
     const std::string_view text(reason.data(), reason.size());
-    if (codePoints(text) > kMaxNoteLength) return FieldError{"reason", "too_long", ""};
+    if (codePointCount(text) > kMaxNoteLength) return FieldError{"reason", "too_long", ""};
     call.note.assign(text);
   }
   return std::nullopt;
@@ -71,8 +105,11 @@ std::optional<FieldError> parseReasonBody(std::string_view body, Call& call) {
 
 const std::vector<Route>& apiRoutes() {
   static const std::vector<Route> routes = {
-      // method  pattern                    body parser        handler
+      // method  pattern                            body parser        handler
       {"PATCH", "/users/{id}/reactivate", &parseReasonBody, &reactivateUserHandler},
+      {"PATCH", "/users/{id}/suspend", &parseReasonBody, &suspendUserHandler},
+      {"PATCH", "/organizations/{id}/suspend", &parseReasonBody, &suspendOrganizationHandler},
+      {"PATCH", "/organizations/{id}/reactivate", &parseReasonBody, &reactivateOrganizationHandler},
   };
   return routes;
 }

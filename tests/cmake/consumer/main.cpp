@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto authorizer = makePolicyAuthorizer(defaultPolicy());
-  ReactivationService service({**store, *authorizer, defaultPolicy(), systemClock(), nullptr});
+  ReactivationService service({**store, *authorizer, systemClock(), nullptr});
   Actor actor;
   actor.user_id = "usr_a";
   auto result = service.reactivateUser(actor, "usr_b");

@@ -16,7 +16,7 @@
 #include "useradmin/domain.hpp"
 #include "useradmin/error.hpp"
 #include "useradmin/export.hpp"
-#include "useradmin/reactivation_service.hpp"
+#include "useradmin/admin_service.hpp"
 #include "useradmin/token_verifier.hpp"
 
 namespace useradmin::beast {
@@ -26,7 +26,7 @@ class RateLimiter;
 /// What the handlers work with. The referenced objects must outlive every
 /// Api and Server using them; all are safe for concurrent use.
 struct Services {
-  ReactivationService& reactivation;
+  AdminService& admin;
   const TokenVerifier& verifier;
   /// The time tokens are verified against.
   const Clock& clock;
@@ -99,8 +99,10 @@ struct Route {
   QueryParser parse_query = nullptr;
 };
 
-/// The adapter's route table: `PATCH /users/{id}/reactivate`. New endpoints
-/// add a line here (and a handler), not a branch in the server.
+/// The adapter's route table: `PATCH /users/{id}/reactivate`,
+/// `PATCH /users/{id}/suspend`, `PATCH /organizations/{id}/suspend`,
+/// `PATCH /organizations/{id}/reactivate`. New endpoints add a line here
+/// (and a handler), not a branch in the server.
 USERADMIN_API const std::vector<Route>& apiRoutes();
 
 /// The body parser of routes that take the optional `{"reason": "..."}`:
@@ -163,6 +165,13 @@ USERADMIN_API ApiResponse internalErrorResponse(std::string detail);
 /// The answer for a library error (status and envelope per §3), with the
 /// error's reason and detail kept for the log.
 USERADMIN_API ApiResponse errorResponse(const Error& error);
+
+/// `error` as the client sees it for a request with path parameters
+/// `params`: the `value` of a field error on a path parameter is what the
+/// client sent, i.e. the decoded value when it is valid UTF-8 (the JSON
+/// serializer escapes what JSON requires, `\u0000` included), otherwise the
+/// segment exactly as it appeared, percent-encoded, in the request path.
+USERADMIN_API Error echoPathParameters(Error error, const PathParams& params);
 
 }  // namespace useradmin::beast
 

@@ -7,6 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
+
 #include "useradmin/domain.hpp"
 #include "useradmin/error.hpp"
 #include "useradmin/export.hpp"
@@ -20,6 +23,9 @@ inline constexpr std::array<unsigned, 11> kResponseStatuses = {200, 400, 401, 40
 
 /// The client-facing texts of the responses the adapter makes up itself.
 inline constexpr std::string_view kReactivatedMessage = "user reactivated successfully";
+inline constexpr std::string_view kUserSuspendedMessage = "user suspended successfully";
+inline constexpr std::string_view kOrganizationSuspendedMessage = "organization suspended successfully";
+inline constexpr std::string_view kOrganizationReactivatedMessage = "organization reactivated successfully";
 inline constexpr std::string_view kRouteNotFoundMessage = "route not found";
 inline constexpr std::string_view kMethodNotAllowedMessage = "method not allowed";
 inline constexpr std::string_view kTooManyRequestsMessage = "too many requests";
@@ -57,13 +63,33 @@ USERADMIN_API std::string validationEnvelope(const std::vector<FieldError>& erro
 
 /// The envelope of a library error, following the §3 table. `Error::detail`
 /// and `Error::reason` are never serialized; 500s carry `data: null` and the
-/// generic message only. The body's `code` equals httpStatus(error.code).
+/// generic message only. A 404 carries the error's message ("user not
+/// found", "organization not found"). The body's `code` equals
+/// httpStatus(error.code).
 USERADMIN_API std::string errorEnvelope(const Error& error);
 
 /// The 200 envelope of a reactivated user. `data` is exactly
 /// `{"id","username","email","organization_id","status","updated_at"}` with
 /// `updated_at` in RFC 3339.
 USERADMIN_API std::string userEnvelope(const User& user, std::string_view message = kReactivatedMessage);
+
+/// The user view of lifecycle §5: `id, username, email, name,
+/// organization_id, roles, status, suspended_at, suspended_by,
+/// suspended_by_org_id, tokens_valid_after, updated_at, version`; absent
+/// timestamps and ids are `null`, timestamps RFC 3339. Never a secret.
+USERADMIN_API boost::json::object userView(const User& user, const boost::json::storage_ptr& sp = {});
+
+/// The organization view of lifecycle §5: `id, name, type, parent_id,
+/// suspended, suspended_at, suspended_by, updated_at`.
+USERADMIN_API boost::json::object organizationView(const Organization& org, const boost::json::storage_ptr& sp = {});
+
+/// A 200 envelope whose data is `data`.
+USERADMIN_API std::string dataEnvelope(std::string_view message, boost::json::object data);
+
+/// The 200 envelope of a changed organization: its view plus `count_key`
+/// (e.g. `suspended_users_count`) = `count`.
+USERADMIN_API std::string organizationEnvelope(const Organization& org, std::string_view count_key, std::size_t count,
+                                               std::string_view message);
 
 }  // namespace useradmin::beast
 

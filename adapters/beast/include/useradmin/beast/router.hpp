@@ -18,7 +18,8 @@ namespace useradmin::beast {
 struct Route;
 
 /// The path parameters of a matched route (`{id}` and the like), already
-/// percent-decoded, in pattern order. Holds at most kMaxParams entries.
+/// percent-decoded, in pattern order, each with the segment exactly as it
+/// appeared in the request path. Holds at most kMaxParams entries.
 class USERADMIN_API PathParams {
  public:
   static constexpr std::size_t kMaxParams = 4;
@@ -26,15 +27,20 @@ class USERADMIN_API PathParams {
   /// The decoded value of parameter `name`, or an empty view when the
   /// pattern has no such parameter.
   std::string_view get(std::string_view name) const noexcept;
+  /// The raw (still percent-encoded) segment of parameter `name`, or an
+  /// empty view.
+  std::string_view raw(std::string_view name) const noexcept;
   std::size_t size() const noexcept { return size_; }
   /// Appends a parameter; ignored beyond kMaxParams (patterns are checked
-  /// against that limit when the router is built).
-  void add(std::string_view name, std::string value);
+  /// against that limit when the router is built). `raw` defaults to `value`.
+  void add(std::string_view name, std::string value, std::string raw);
+  void add(std::string_view name, std::string value) { add(name, value, value); }
   void clear() noexcept { size_ = 0; }
 
  private:
   std::array<std::string_view, kMaxParams> names_{};
   std::array<std::string, kMaxParams> values_{};
+  std::array<std::string, kMaxParams> raw_values_{};
   std::size_t size_ = 0;
 };
 
