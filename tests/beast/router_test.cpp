@@ -35,7 +35,7 @@ TEST_CASE("router: the reactivation route matches under the base path", "[beast]
 
 TEST_CASE("router: unknown paths are not found", "[beast][router]") {
   const Router router("/api", apiRoutes());
-  for (const char* target : {"/", "/api", "/api/", "/api/users", "/api/users/x", "/api/users/x/reactivate/",
+  for (const char* target : {"/", "/api", "/api/", "/api/user", "/api/users/x/y", "/api/users/x/reactivate/",
                              "/apix/users/x/reactivate", "/users/x/reactivate", "/api/users/x/y/reactivate",
                              "/api/Users/x/reactivate", "*", "", "/api//users/x/reactivate"}) {
     INFO(target);
@@ -57,6 +57,24 @@ TEST_CASE("router: a known path with another method is 405 with Allow", "[beast]
   CHECK(m.kind == Kind::method_not_allowed);
   CHECK(m.allow == "PATCH, POST");
   CHECK(two.match("POST", "/api/users/u1/reactivate").kind == Kind::found);
+}
+
+TEST_CASE("router: every path of the API answers 405 with all its methods", "[beast][router]") {
+  const Router router("/api", apiRoutes());
+  const std::vector<std::pair<const char*, const char*>> paths = {
+      {"/api/users/u1/reactivate", "PATCH"},  {"/api/users/u1/suspend", "PATCH"},
+      {"/api/organizations/o1/suspend", "PATCH"}, {"/api/organizations/o1/reactivate", "PATCH"},
+      {"/api/users/u1", "GET"},               {"/api/users", "GET"},
+      {"/api/organizations/o1", "GET"},       {"/api/audit-events", "GET"},
+  };
+  for (const auto& [path, allow] : paths) {
+    INFO(path);
+    const auto other = std::string(allow) == "GET" ? "PATCH" : "GET";
+    auto m = router.match(other, path);
+    CHECK(m.kind == Kind::method_not_allowed);
+    CHECK(m.allow == allow);
+    CHECK(router.match(allow, path).kind == Kind::found);
+  }
 }
 
 TEST_CASE("router: Allow lists every method of a path, also across patterns", "[beast][router]") {

@@ -247,7 +247,8 @@ TEST_CASE("server: 500 when storage fails, details only in the log", "[beast][se
 TEST_CASE("server: 404 route not found and 405 with Allow", "[beast][server]") {
   TestServer server;
   HttpClient client(server.port());
-  for (const char* target : {"/", "/api/users", "/api/users/x/delete", "/api/users/x/reactivate/", "/nope?x=1"}) {
+  // (`/api/users` is a GET route since the reads: see the 405 case below.)
+  for (const char* target : {"/", "/api/user", "/api/users/x/delete", "/api/users/x/reactivate/", "/nope?x=1"}) {
     INFO(target);
     auto r = client.request(http::verb::patch, target, {bearer(tokenFor("usr_root"))});
     CHECK(r.status == 404);

@@ -101,7 +101,8 @@ struct Route {
 
 /// The adapter's route table: `PATCH /users/{id}/reactivate`,
 /// `PATCH /users/{id}/suspend`, `PATCH /organizations/{id}/suspend`,
-/// `PATCH /organizations/{id}/reactivate`. New endpoints add a line here
+/// `PATCH /organizations/{id}/reactivate`, and the reads `GET /users/{id}`,
+/// `GET /users`, `GET /organizations/{id}`, `GET /audit-events`. New endpoints add a line here
 /// (and a handler), not a branch in the server.
 USERADMIN_API const std::vector<Route>& apiRoutes();
 
