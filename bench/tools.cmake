@@ -20,3 +20,11 @@ if(USERADMIN_BUILD_TESTS AND TARGET useradmin-server AND TARGET useradmin-load-s
     --build-dir "${PROJECT_BINARY_DIR}")
   set_tests_properties(load.smoke PROPERTIES TIMEOUT 120 RUN_SERIAL ON)
 endif()
+
+# The organization cascade at scale, with a concurrent single reactivation
+# (docs/benchmarks.md, "Organization cascade").
+if(TARGET useradmin::sqlite)
+  add_executable(useradmin-cascade-bench cascade_bench.cpp)
+  target_link_libraries(useradmin-cascade-bench PRIVATE useradmin::core useradmin::sqlite Threads::Threads)
+  useradmin_set_warnings(useradmin-cascade-bench)
+endif()

@@ -70,13 +70,45 @@ Error fileError(const std::string& what, const std::string& path) {
   return e;
 }
 
+// One printed command: `actor` null sends no token; `path` is relative to
+// the base path; `body` null sends none.
 struct Persona {
   const char* title;
   const char* actor;
-  const char* target;
-  const char* body;  // null: no body
+  const char* path;
+  const char* body;
   unsigned expect;
   const char* note;
+};
+
+// In the order a reader runs them: each step's outcome depends on the ones
+// before (the cascade steps show what suspending org_r1 does to its users).
+constexpr Persona kPersonas[] = {
+    {"Super admin usr_root (owner org_owner) reactivates usr_123456789", "usr_root",
+     "/users/usr_123456789/reactivate", nullptr, 200, "the contract's example"},
+    {"Reseller admin usr_r1_admin (org_r1) reactivates usr_c1_alice of its customer org_c1", "usr_r1_admin",
+     "/users/usr_c1_alice/reactivate", nullptr, 200, nullptr},
+    {"Reseller admin usr_r1_admin tries usr_c3_carol of another reseller's customer", "usr_r1_admin",
+     "/users/usr_c3_carol/reactivate", nullptr, 404, "outside the hierarchy looks like an unknown id"},
+    {"Customer support usr_c1_support (org_c1, no manage:users) tries usr_c2_bob", "usr_c1_support",
+     "/users/usr_c2_bob/reactivate", nullptr, 403, nullptr},
+    {"Distributor admin usr_d1_admin (org_d1) reactivates usr_c2_bob with a reason", "usr_d1_admin",
+     "/users/usr_c2_bob/reactivate", R"({"reason":"customer called support"})", 200, nullptr},
+    {"Reseller admin usr_r1_admin suspends usr_c1_support by hand", "usr_r1_admin", "/users/usr_c1_support/suspend",
+     R"({"reason":"left the company"})", 200, "answers the user view"},
+    {"Distributor admin usr_d1_admin suspends organization org_r1 and everything below it", "usr_d1_admin",
+     "/organizations/org_r1/suspend", R"({"reason":"unpaid invoices"})", 200,
+     "cascade: usr_r1_admin, usr_123456789, usr_c1_alice and usr_c2_bob are suspended, suspended_users_count 4"},
+    {"Reseller admin usr_r1_admin, suspended by the cascade, tries usr_c1_support", "usr_r1_admin",
+     "/users/usr_c1_support/reactivate", nullptr, 401, "its token stopped working at once"},
+    {"Super admin usr_root tries to reactivate org_c1 while its parent org_r1 is suspended", "usr_root",
+     "/organizations/org_c1/reactivate", nullptr, 400, "parent_id organization_suspended"},
+    {"Distributor admin usr_d1_admin reactivates organization org_r1", "usr_d1_admin",
+     "/organizations/org_r1/reactivate", nullptr, 200,
+     "the four come back, reactivated_users_count 4; usr_c1_support, suspended by hand, stays suspended"},
+    {"Reseller admin usr_r1_admin, active again, retries with the token printed above", "usr_r1_admin",
+     "/users/usr_c1_support/reactivate", nullptr, 401, "a token issued before a suspension stays dead"},
+    {"No token at all", nullptr, "/users/usr_123456789/reactivate", nullptr, 401, nullptr},
 };
 
 }  // namespace
@@ -126,12 +158,12 @@ Result<std::string> loadOrCreateSecret(const std::string& path) {
 // The reads: who is suspended, and who did what.
 template <class Token>
 void printReadCommands(std::ostream& out, const std::string& base, int n, const Token& token) {
-  out << "# " << n++ << ". Reseller admin usr_r1_admin lists the suspended users in its organization (and below)"
-      << " -> expect 200\n"
+  out << "# " << n++ << ". Distributor admin usr_d1_admin lists the suspended users in its organization and below"
+      << " -> expect 200 (usr_c1_support, suspended by hand)\n"
       << "curl \"" << base << "/users?status=suspended&limit=100\" -H \"Authorization: Bearer "
-      << token("usr_r1_admin") << "\"\n\n";
-  out << "# " << n++ << ". Super admin usr_root shows the audit trail of user usr_123456789 (run #1 first)"
-      << " -> expect 200\n"
+      << token("usr_d1_admin") << "\"\n\n";
+  out << "# " << n++ << ". Super admin usr_root shows the audit trail of user usr_123456789"
+      << " -> expect 200 (its reactivation and both cascades)\n"
       << "curl \"" << base << "/audit-events?target_id=usr_123456789\" -H \"Authorization: Bearer "
       << token("usr_root") << "\"\n\n";
   out << "# Pages: pass the response's next_after as ?after=...; it is null on the last page.\n\n";
@@ -150,19 +182,6 @@ void printDemo(std::ostream& out, const DemoPrintout& demo) {
     return issueHs256Token(demo.secret, claims);
   };
 
-  static const Persona kPersonas[] = {
-      {"Super admin usr_root (owner org_owner) reactivates usr_123456789", "usr_root", "usr_123456789", nullptr, 200,
-       "the contract's example"},
-      {"Reseller admin usr_r1_admin (org_r1) reactivates usr_c1_alice of its customer org_c1", "usr_r1_admin",
-       "usr_c1_alice", nullptr, 200, nullptr},
-      {"Reseller admin usr_r1_admin tries usr_c3_carol of another reseller's customer", "usr_r1_admin",
-       "usr_c3_carol", nullptr, 404, "outside the hierarchy looks like an unknown id"},
-      {"Customer support usr_c1_support (org_c1, no manage:users) tries usr_c2_bob", "usr_c1_support", "usr_c2_bob",
-       nullptr, 403, nullptr},
-      {"Distributor admin usr_d1_admin (org_d1) reactivates usr_c2_bob with a reason", "usr_d1_admin", "usr_c2_bob",
-       R"({"reason":"customer called support"})", 200, nullptr},
-  };
-
   const std::string base = demo.url + demo.base_path;
   out << "\nuseradmin demo\n"
       << "  database: " << demo.db_path << " (demo organizations and users reset to their initial state)\n"
@@ -173,17 +192,14 @@ void printDemo(std::ostream& out, const DemoPrintout& demo) {
     out << "# " << n++ << ". " << p.title;
     if (p.note) out << " (" << p.note << ")";
     out << " -> expect " << p.expect << "\n";
-    out << "curl -X PATCH " << base << "/users/" << p.target << "/reactivate -H \"Authorization: Bearer "
-        << token(p.actor) << "\"";
+    out << "curl -X PATCH " << base << p.path;
+    if (p.actor) out << " -H \"Authorization: Bearer " << token(p.actor) << "\"";
     if (p.body) out << " -H \"Content-Type: application/json\" -d '" << p.body << "'";
     out << "\n\n";
   }
-  out << "# " << n++ << ". No token at all -> expect 401\n"
-      << "curl -X PATCH " << base << "/users/usr_123456789/reactivate\n\n";
   printReadCommands(out, base, n, token);
-  out
-      << "# Add -i to see the status line and headers (X-Request-Id, WWW-Authenticate, Retry-After).\n"
-      << "# A second run of a 200 command answers 400 not_suspended; restart with --demo to reset.\n\n";
+  out << "# Add -i to see the status line and headers (X-Request-Id, WWW-Authenticate, Retry-After).\n"
+      << "# Run the commands in order: each depends on the ones before. Restart with --demo to reset.\n\n";
 }
 
 }  // namespace useradmin::server

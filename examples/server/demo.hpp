@@ -35,7 +35,8 @@ struct DemoPrintout {
   std::string secret_path;
 };
 
-/// Prints the personas and their ready-to-paste curl commands, each preceded
+/// Prints the personas and their ready-to-paste curl commands (reactivation,
+/// user suspension, an organization cascade and its reversal), each preceded
 /// by a comment line ending in "-> expect NNN". Tokens are issued now and
 /// expire in 24 hours.
 void printDemo(std::ostream& out, const DemoPrintout& demo);

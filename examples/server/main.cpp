@@ -21,7 +21,7 @@
 #include "useradmin/fixture.hpp"
 #include "useradmin/jwt/jwt_verifier.hpp"
 #include "useradmin/policy.hpp"
-#include "useradmin/reactivation_service.hpp"
+#include "useradmin/admin_service.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
 
 namespace {
@@ -149,7 +149,7 @@ int run(const CliOptions& o) {
 
   // The library.
   auto authorizer = makePolicyAuthorizer(policy);
-  ReactivationService service({**store, *authorizer, systemClock(), nullptr});
+  AdminService service({**store, *authorizer, systemClock(), nullptr});
 
   // The HTTP server.
   beast::ServerOptions options;

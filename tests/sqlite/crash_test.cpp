@@ -91,3 +91,78 @@ TEST_CASE("sqlite crash: every acknowledged reactivation survives SIGKILL with i
   auto store = openOrThrow(sqliteOptions(path));
   CHECK(store->findUser(acknowledged.back()).value()->status == UserStatus::active);
 }
+
+namespace {
+
+constexpr int kCascadeUsers = 20000;
+
+// The child: suspends and reactivates org_c1 (holding kCascadeUsers active
+// users) over and over, reporting each acknowledged cascade. Runs until killed.
+int cascadeUntilKilled(const std::string& path, int out) {
+  auto store = openOrThrow(sqliteOptions(path));
+  auto authorizer = makePolicyAuthorizer(defaultPolicy());
+  AdminService service(ServiceDeps{*store, *authorizer, systemClock(), nullptr});
+  for (int round = 0;; ++round) {
+    Actor actor;
+    actor.user_id = "usr_root";
+    actor.credential_issued_at = systemClock().now();
+    auto done = round % 2 == 0 ? service.suspendOrganization(actor, "org_c1")
+                               : service.reactivateOrganization(actor, "org_c1");
+    if (done) writeLine(out, std::to_string(round) + " " + std::to_string(done->changed_user_ids.size()));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("sqlite crash: an organization cascade killed by SIGKILL is wholly visible or wholly absent",
+          "[sqlite][crash][cascade][slow]") {
+  TempDir dir;
+  const auto path = dir.file("cascade-crash.db");
+  {
+    Dataset data = standardDataset();
+    for (int i = 0; i < kCascadeUsers; ++i)
+      data.users.push_back(makeUser("usr_cascade_" + std::to_string(i), "org_c1", {"support"}));
+    auto store = openOrThrow(sqliteOptions(path));
+    REQUIRE(store->seed(data));
+  }
+  std::mt19937 rng(std::random_device{}());
+  const int kill_after_ms = std::uniform_int_distribution<int>(0, 400)(rng);
+  INFO("killed " << kill_after_ms << " ms after the first acknowledgement");
+
+  Child child([&](int out) { return cascadeUntilKilled(path, out); });
+  REQUIRE(child.waitReadable(60000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
+  child.kill9();
+  const auto acknowledged = completeLines(child.readAll());
+  CHECK(child.wait() == 128 + SIGKILL);
+  REQUIRE_FALSE(acknowledged.empty());
+  // Every acknowledged cascade changed every user of org_c1.
+  for (const auto& line : acknowledged) CHECK(line.substr(line.find(' ') + 1) == std::to_string(kCascadeUsers + 1));
+
+  RawDb raw(path);
+  CHECK(raw.text("PRAGMA integrity_check") == "ok");
+  const auto organization_events =
+      raw.integer("SELECT count(*) FROM audit_events WHERE target_type = 'organization' AND outcome = 'granted'");
+  CHECK(organization_events >= static_cast<std::int64_t>(acknowledged.size()));
+  // Nothing half-done: the organization and all of its users agree, and each
+  // organization event came with one event per user.
+  const bool suspended = raw.integer("SELECT suspended FROM organizations WHERE id = 'org_c1'") == 1;
+  CHECK(suspended == (organization_events % 2 == 1));
+  const auto cascaded = raw.integer("SELECT count(*) FROM users WHERE suspended_by_org_id = 'org_c1'");
+  CHECK(cascaded == (suspended ? kCascadeUsers + 1 : 0));  // + usr_c1_admin
+  CHECK(raw.integer("SELECT count(*) FROM users WHERE organization_id = 'org_c1' AND status = 'active'") ==
+        (suspended ? 0 : kCascadeUsers + 1));
+  CHECK(raw.integer("SELECT count(*) FROM audit_events WHERE reason = 'organization_cascade'") ==
+        organization_events * (kCascadeUsers + 1));
+  // The store opens the recovered file and carries on.
+  auto store = openOrThrow(sqliteOptions(path));
+  auto authorizer = makePolicyAuthorizer(defaultPolicy());
+  AdminService service(ServiceDeps{*store, *authorizer, systemClock(), nullptr});
+  Actor actor;
+  actor.user_id = "usr_root";
+  actor.credential_issued_at = systemClock().now();
+  auto next =
+      suspended ? service.reactivateOrganization(actor, "org_c1") : service.suspendOrganization(actor, "org_c1");
+  REQUIRE(next);
+  CHECK(next->changed_user_ids.size() == static_cast<std::size_t>(kCascadeUsers + 1));
+}
