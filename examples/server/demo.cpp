@@ -159,11 +159,11 @@ Result<std::string> loadOrCreateSecret(const std::string& path) {
 template <class Token>
 void printReadCommands(std::ostream& out, const std::string& base, int n, const Token& token) {
   out << "# " << n++ << ". Distributor admin usr_d1_admin lists the suspended users in its organization and below"
-      << " -> expect 200 (usr_c1_support, suspended by hand)\n"
+      << " (usr_c1_support, suspended by hand) -> expect 200\n"
       << "curl \"" << base << "/users?status=suspended&limit=100\" -H \"Authorization: Bearer "
       << token("usr_d1_admin") << "\"\n\n";
   out << "# " << n++ << ". Super admin usr_root shows the audit trail of user usr_123456789"
-      << " -> expect 200 (its reactivation and both cascades)\n"
+      << " (its reactivation and both cascades) -> expect 200\n"
       << "curl \"" << base << "/audit-events?target_id=usr_123456789\" -H \"Authorization: Bearer "
       << token("usr_root") << "\"\n\n";
   out << "# Pages: pass the response's next_after as ?after=...; it is null on the last page.\n\n";
