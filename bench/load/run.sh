@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load test of PATCH /api/users/{id}/reactivate against its ceilings, in one run.
+# Load test of PATCH /api/users/{id}/reactivate and the reads (GET /users/{id},
+# a page of GET /users) against their ceilings, in one run.
 # See docs/benchmarks.md for what it measures and how to read it.
 #
 #   bench/load/run.sh [--smoke] [--build-dir DIR] [--duration S] [--users N] [--threads N]
@@ -95,6 +96,30 @@ for c in $conns_list; do
 done
 stop_server "$pid"
 
+# run_wrk_get LABEL URL CONNS TOKEN: a GET with a bearer token, same output as run_wrk.
+run_wrk_get() {
+  local label=$1 url=$2 conns=$3 token=$4
+  local out="$work/wrk-$label.txt"
+  wrk -t1 -c"$conns" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url" >"$out"
+  local rps p50 p99 non2xx
+  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
+  p50=$(awk '$1=="50%" {print $2}' "$out" | to_ms)
+  p99=$(awk '$1=="99%" {print $2}' "$out" | to_ms)
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out"); non2xx=${non2xx:-0}
+  total=$(awk '/requests in/ {print $1}' "$out")
+  echo "$label $rps $p50 $p99 $non2xx $total"
+}
+
+# The reads (lifecycle §5) on the same database: one user, and a 100-row page
+# of suspended users first and deep into the id order (ids sort as text, so
+# usr_999899 is near the end of the 1M users).
+measure_reads() {  # SCALE_LABEL ADDR CONNS ROOT_TOKEN
+  local scale=$1 base="$2/api" c=$3 token=$4
+  run_wrk_get "$scale-getuser-c$c" "$base/users/usr_4242" "$c" "$token"
+  run_wrk_get "$scale-listfirst-c$c" "$base/users?status=suspended&limit=100" "$c" "$token"
+  run_wrk_get "$scale-listdeep-c$c" "$base/users?status=suspended&limit=100&after=usr_999899" "$c" "$token"
+}
+
 # 3. The endpoint at scale: one database of $users suspended users.
 measure_endpoint() {  # SCALE_LABEL USERS
   local scale=$1 n=$2 db="$work/load-$1.db" secret="$work/secret"
@@ -113,6 +138,7 @@ measure_endpoint() {  # SCALE_LABEL USERS
     run_wrk "$scale-not_suspended-c$c" "$addr" "$c" "$root_token" same active
     run_wrk "$scale-forbidden-c$c" "$addr" "$c" "$support_token" denied 1
     run_wrk "$scale-badsig-c$c" "$addr" "$c" "$root_token" badsig 1
+    if [ "$n" -ge 10000 ]; then measure_reads "$scale" "$addr" "$c" "$root_token"; fi
   done
   echo "$scale rss_kb $(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)"
   stop_server "$pid"
@@ -154,8 +180,14 @@ for c in ceiling:
         a, b = rows.get(f"large-{path}-c{c}"), rows.get(f"small-{path}-c{c}")
         if a and b and b["p50"] > 0:
             print(f"scale {path} c{c}: p50 ratio large/small = {a['p50']/b['p50']:.2f}, p99 ratio = {a['p99']/max(b['p99'],0.001):.2f}")
+for c in ceiling:
+    first, deep = rows.get(f"large-listfirst-c{c}"), rows.get(f"large-listdeep-c{c}")
+    if first and deep and first["p50"] > 0:
+        print(f"user page deep/first c{c}: p50 ratio = {deep['p50']/first['p50']:.2f}, p99 ratio = {deep['p99']/max(first['p99'],0.001):.2f}")
 # Sanity: the expected statuses came back (wrk counts non-2xx).
-bad = [n for n, r in rows.items() if ("reactivate" in n and r["non2xx"] > 0) or ("reactivate" not in n and r["non2xx"] != r["total"])]
+ok_paths = ("reactivate", "getuser", "listfirst", "listdeep")
+bad = [n for n, r in rows.items()
+       if (n.split("-")[1] in ok_paths and r["non2xx"] > 0) or (n.split("-")[1] not in ok_paths and r["non2xx"] != r["total"])]
 if bad:
     print("UNEXPECTED STATUSES in: " + ", ".join(bad)); sys.exit(1)
 PY

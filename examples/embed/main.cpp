@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   }
   std::cout << "reactivated " << result->id << " (" << result->username << "): status=" << toString(result->status)
             << " version=" << result->version << " updated_at=" << formatRfc3339(result->updated_at) << "\n";
-  for (const auto& event : store->auditEvents().value())
+  for (const auto& event : store->auditEvents().value().events)
     std::cout << "audit #" << event.id << ": " << event.action << " by " << event.actor_id << " on "
               << event.target_id << " -> " << event.outcome << " (" << event.reason << ")\n";
   return 0;

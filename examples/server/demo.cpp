@@ -155,6 +155,20 @@ Result<std::string> loadOrCreateSecret(const std::string& path) {
   return secret;
 }
 
+// The reads: who is suspended, and who did what.
+template <class Token>
+void printReadCommands(std::ostream& out, const std::string& base, int n, const Token& token) {
+  out << "# " << n++ << ". Distributor admin usr_d1_admin lists the suspended users in its organization and below"
+      << " (usr_c1_support, suspended by hand) -> expect 200\n"
+      << "curl \"" << base << "/users?status=suspended&limit=100\" -H \"Authorization: Bearer "
+      << token("usr_d1_admin") << "\"\n\n";
+  out << "# " << n++ << ". Super admin usr_root shows the audit trail of user usr_123456789"
+      << " (its reactivation and both cascades) -> expect 200\n"
+      << "curl \"" << base << "/audit-events?target_id=usr_123456789\" -H \"Authorization: Bearer "
+      << token("usr_root") << "\"\n\n";
+  out << "# Pages: pass the response's next_after as ?after=...; it is null on the last page.\n\n";
+}
+
 void printDemo(std::ostream& out, const DemoPrintout& demo) {
   const Timestamp now = std::chrono::time_point_cast<std::chrono::seconds>(systemClock().now());
   const Timestamp expires = now + std::chrono::hours(24);
@@ -183,6 +197,7 @@ void printDemo(std::ostream& out, const DemoPrintout& demo) {
     if (p.body) out << " -H \"Content-Type: application/json\" -d '" << p.body << "'";
     out << "\n\n";
   }
+  printReadCommands(out, base, n, token);
   out << "# Add -i to see the status line and headers (X-Request-Id, WWW-Authenticate, Retry-After).\n"
       << "# Run the commands in order: each depends on the ones before. Restart with --demo to reset.\n\n";
 }

@@ -2,6 +2,8 @@
 #ifndef USERADMIN_ADMIN_SERVICE_HPP
 #define USERADMIN_ADMIN_SERVICE_HPP
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +37,39 @@ struct OrganizationChange {
   /// Ids of the users suspended (or reactivated) by the cascade, ascending;
   /// the response's `suspended_users_count` / `reactivated_users_count`.
   std::vector<std::string> changed_user_ids;
+};
+
+/// Most users in one page of listUsers, and its default.
+inline constexpr std::size_t kMaxUserPageSize = 500;
+inline constexpr std::size_t kDefaultUserPageSize = 100;
+/// Most events in one page of auditEvents, and its default.
+inline constexpr std::size_t kMaxAuditPageSize = 1000;
+inline constexpr std::size_t kDefaultAuditPageSize = 100;
+
+/// What listUsers lists (lifecycle §5 `GET /users`).
+struct UserListRequest {
+  /// Only this organization's subtree (it must be visible to the caller);
+  /// nullopt: the caller's own organization and everything below it.
+  std::optional<std::string> organization_id;
+  /// Only users in this status (`active` or `suspended`).
+  std::optional<UserStatus> status;
+  /// The last id of the previous page.
+  std::optional<std::string> after;
+  /// 1 to kMaxUserPageSize.
+  std::size_t limit = kDefaultUserPageSize;
+};
+
+/// What auditEvents reads (lifecycle §5 `GET /audit-events`).
+struct AuditRequest {
+  std::optional<std::string> target_id;
+  std::optional<std::string> actor_id;
+  /// An action name such as "user.suspend": 1-64 of `a-z 0-9 . _`.
+  std::optional<std::string> action;
+  /// The `next_after` of the previous page, or the `cursor` of the last
+  /// event read.
+  std::optional<AuditCursor> after;
+  /// 1 to kMaxAuditPageSize.
+  std::size_t limit = kDefaultAuditPageSize;
 };
 
 /// The lifecycle operations of contract `reactivation.md` §2 and
@@ -94,6 +129,31 @@ class USERADMIN_API AdminService {
   /// Reactivates it and the users its cascade suspended, in one transaction.
   Result<OrganizationChange> reactivateOrganization(const Actor& actor, std::string_view id,
                                                     std::string_view note = {});
+
+  // ---- Reads (lifecycle §5): one consistent snapshot each, never audited,
+  // never waiting for writers. Common outcomes as above (A, B for every id
+  // argument with the argument's name as key, C with `read:users`), plus
+  // `invalid_argument` `limit`/`out_of_range` outside 1..max.
+
+  /// Steps A, B, C, D; reading yourself needs no permission. The user in
+  /// any status but deleted, if visible (its organization is the caller's
+  /// or below it).
+  Result<User> getUser(const Actor& actor, std::string_view id);
+
+  /// The users visible to the caller (organization and below, not
+  /// deleted), in id order; an invisible `organization_id` is
+  /// `not_found` "organization not found" with key `organization_id`, a
+  /// `status` of `deleted` is `invalid_argument` `status`/`invalid_value`.
+  Result<UserPage> listUsers(const Actor& actor, const UserListRequest& request);
+
+  /// The caller's own organization or one below it (else `not_found`).
+  Result<Organization> getOrganization(const Actor& actor, std::string_view id);
+
+  /// Audit events oldest first: those whose `target_organization_id` is
+  /// the caller's organization or below it; events without a target
+  /// organization only for callers of the root organization. The page's
+  /// cursor guarantee is the store's (see ReadView).
+  Result<AuditPage> auditEvents(const Actor& actor, const AuditRequest& request);
 
  private:
   ServiceDeps deps_;

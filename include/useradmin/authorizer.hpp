@@ -89,7 +89,9 @@ class USERADMIN_API Authorizer {
   /// allowed and the subject was found and is not deleted (nor below a
   /// deleted organization). For users: rule 6 (hierarchy), 7 (escalation)
   /// and, for reactivation, 8 (cascade authority); for organizations: a
-  /// strict descendant of the caller's organization.
+  /// strict descendant of the caller's organization. For the reads
+  /// (isRead(action)): visibility only, i.e. rule 6, and for organizations
+  /// the caller's own organization or one below it.
   virtual Decision checkAuthority(const Principal& actor, Action action, const Subject& subject) const = 0;
 };
 
@@ -99,7 +101,8 @@ class USERADMIN_API Authorizer {
 /// it), rule 7 (in the same organization, no escalation by role priority),
 /// rule 8 on reactivation (a cascade suspension needs authority over the
 /// organization that cascaded); for organizations, a strict descendant of
-/// the caller's organization. Subjects outside the hierarchy are hidden,
+/// the caller's organization; reads need visibility only (rule 6, or the
+/// caller's organization or below). Subjects outside the hierarchy are hidden,
 /// or denied with a message when `policy.revealOutsideHierarchy()`.
 USERADMIN_API std::unique_ptr<Authorizer> makePolicyAuthorizer(const Policy& policy);
 

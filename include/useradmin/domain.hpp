@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "useradmin/audit_cursor.hpp"
 #include "useradmin/export.hpp"
 
 namespace useradmin {
@@ -102,11 +103,25 @@ struct Actor {
   std::string client_address;
 };
 
-/// The write operations of the library, one per audited action name.
-enum class Action { reactivate_user, suspend_user, suspend_organization, reactivate_organization };
+/// The operations of the library: the writes, one per audited action name,
+/// then the reads (never audited; their names only appear in logs).
+enum class Action {
+  reactivate_user,
+  suspend_user,
+  suspend_organization,
+  reactivate_organization,
+  read_user,
+  list_users,
+  read_organization,
+  read_audit,
+};
 
-/// The audit action name: "user.reactivate", "user.suspend",
-/// "organization.suspend", "organization.reactivate". Never null.
+/// True for the reads (read_user, list_users, read_organization, read_audit).
+USERADMIN_API bool isRead(Action action) noexcept;
+
+/// The action name: "user.reactivate", "user.suspend",
+/// "organization.suspend", "organization.reactivate" (audited), and
+/// "user.read", "user.list", "organization.read", "audit.read". Never null.
 USERADMIN_API const char* toString(Action action) noexcept;
 
 /// What an action is applied to.
@@ -122,6 +137,8 @@ USERADMIN_API const char* toString(SubjectKind kind) noexcept;
 struct AuditEvent {
   /// Assigned by the store on append, increasing; 0 before.
   std::int64_t id = 0;
+  /// The event's place in the store's read order (set when read back).
+  AuditCursor cursor;
   Timestamp time{};
   /// What was attempted, e.g. "user.reactivate" (see toString(Action)).
   std::string action;

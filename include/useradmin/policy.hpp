@@ -17,6 +17,8 @@ namespace useradmin {
 
 /// The permission the user operations require (contract rule 3).
 inline constexpr std::string_view kManageUsers = "manage:users";
+/// The permission every read requires (lifecycle §5).
+inline constexpr std::string_view kReadUsers = "read:users";
 /// The permission the organization operations require (lifecycle §1).
 inline constexpr std::string_view kManageOrganizations = "manage:organizations";
 

@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "useradmin/audit_cursor.hpp"
 #include "useradmin/domain.hpp"
 #include "useradmin/export.hpp"
 #include "useradmin/result.hpp"
@@ -16,6 +18,86 @@
 namespace useradmin {
 
 struct Dataset;
+
+/// Which users to list: those of one organization subtree, in id order.
+struct UserQuery {
+  /// The subtree's root: this organization and every one below it. A
+  /// deleted organization and everything below it are left out.
+  std::string organization_id;
+  /// Only users with this status. Deleted users are never listed.
+  std::optional<UserStatus> status;
+  /// Keyset pagination: only ids greater than this one (byte order).
+  std::optional<std::string> after;
+  /// Most users returned; 0 gives an empty page. Callers bound it.
+  std::size_t limit = 100;
+};
+
+/// One page of users, ordered by id.
+struct UserPage {
+  std::vector<User> users;
+  /// The last id of this page when more users follow, else nullopt.
+  std::optional<std::string> next_after;
+};
+
+/// Which audit events to read, oldest first (in AuditCursor order).
+struct AuditQuery {
+  /// Only events whose `target_organization_id` is this organization or
+  /// lies below it (deleted ones included: the log is history). nullopt:
+  /// every event, also those without a target organization.
+  std::optional<std::string> within_organization;
+  std::optional<std::string> target_id;
+  std::optional<std::string> actor_id;
+  std::optional<std::string> action;
+  /// Only events positioned after this cursor (from an earlier page).
+  std::optional<AuditCursor> after;
+  /// Most events returned; 0 gives an empty page. Callers bound it.
+  std::size_t limit = 1000;
+
+  /// True when `event` passes the target, actor and action filters (the
+  /// organization filter needs the tree and is the store's to apply).
+  USERADMIN_API bool matchesFilters(const AuditEvent& event) const;
+};
+
+/// One page of audit events; each event carries its `cursor`.
+struct AuditPage {
+  std::vector<AuditEvent> events;
+  /// The last event's cursor when more matching events are readable now,
+  /// else nullopt (resume from the last event's cursor to tail the log).
+  std::optional<AuditCursor> next_after;
+};
+
+/// Reads over one consistent, committed state of the store: nothing
+/// another thread commits while a ReadView is in use becomes visible
+/// through it. A ReadView is only valid inside the callable it was passed
+/// to. Storage failures come back as `internal` or `unavailable` errors.
+///
+/// Audit cursor guarantee: every page holds the matching events with the
+/// smallest positions greater than `after` among those the store has made
+/// readable, and the store makes an event readable only once no event with
+/// a smaller position can still appear (see AuditCursor). Paging with
+/// `next_after` (or tailing with the last event's `cursor`) therefore reads
+/// every committed event exactly once, even while writers commit.
+class USERADMIN_API ReadView {
+ public:
+  ReadView() = default;
+  ReadView(const ReadView&) = delete;
+  ReadView& operator=(const ReadView&) = delete;
+  virtual ~ReadView();
+
+  /// The user with this id in any status (deleted included), or nullopt.
+  virtual Result<std::optional<User>> findUser(std::string_view id) = 0;
+
+  /// As UnitOfWork::organizationChain: `[org, parent, ..., root]`.
+  virtual Result<std::vector<Organization>> organizationChain(std::string_view id) = 0;
+
+  /// A page of users of a subtree, without deleted users and without users
+  /// of deleted organizations. Keyset pagination: the cost of a page does
+  /// not grow with how deep `after` is.
+  virtual Result<UserPage> listUsers(const UserQuery& query) = 0;
+
+  /// A page of audit events matching every filter of `query`.
+  virtual Result<AuditPage> auditEvents(const AuditQuery& query) = 0;
+};
 
 /// An organization cascade as a unit of work asks the store to apply it
 /// (lifecycle §3.2 and §4.3).
@@ -129,12 +211,19 @@ class USERADMIN_API UserStore {
   /// is changed and the error names the entry.
   virtual Status seed(const Dataset& data) = 0;
 
+  /// Reads, runs `work` over one consistent snapshot of committed state
+  /// and returns its result. Never waits for writers (nor they for it) on
+  /// the shipped stores. The store may run it more than once, like a unit.
+  using ReadWork = std::function<Status(ReadView&)>;
+  virtual Status read(const ReadWork& work) = 0;
+
   /// Point read outside any unit of work, for embedders and tests.
   virtual Result<std::optional<User>> findUser(std::string_view id) = 0;
 
-  /// Audit events with `id > after_id`, oldest first, at most `limit`.
-  virtual Result<std::vector<AuditEvent>> auditEvents(std::int64_t after_id = 0,
-                                                      std::size_t limit = 1000) = 0;
+  /// One-call reads, each over its own snapshot (see ReadView).
+  Result<std::optional<Organization>> findOrganization(std::string_view id);
+  Result<UserPage> listUsers(const UserQuery& query);
+  Result<AuditPage> auditEvents(const AuditQuery& query = {});
 };
 
 }  // namespace useradmin

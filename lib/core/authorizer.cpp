@@ -32,7 +32,7 @@ class PolicyAuthorizer final : public Authorizer {
 
   Decision checkAuthority(const Principal& actor, Action action, const Subject& subject) const override {
     if (actor.org_chain.empty() || subject.org_chain.empty()) return outside(subject.kind, "outside_hierarchy");
-    if (subject.kind == SubjectKind::organization) return organizationAuthority(actor, subject);
+    if (subject.kind == SubjectKind::organization) return organizationAuthority(actor, action, subject);
     return userAuthority(actor, action, subject);
   }
 
@@ -48,6 +48,9 @@ class PolicyAuthorizer final : public Authorizer {
     if (!chainContains(subject.org_chain, actor_org.id)) return outside(subject.kind, "outside_hierarchy");
     if (policy_.rank(target_org.type) > policy_.rank(actor_org.type))
       return outside(subject.kind, "rank_above_actor");
+
+    // Reads only need the target to be visible (lifecycle §5).
+    if (isRead(action)) return Decision::allow();
 
     // Rule 7: inside one organization, nobody manages a more privileged user.
     if (target_org.id == actor_org.id && policy_.privilege(actor.user) > policy_.privilege(target))
@@ -65,9 +68,11 @@ class PolicyAuthorizer final : public Authorizer {
 
   // Lifecycle §3/§4 step D: only strict descendants of the actor's own
   // organization can be suspended or reactivated.
-  Decision organizationAuthority(const Principal& actor, const Subject& subject) const {
+  // Reads (lifecycle §5) may see the actor's own organization too.
+  Decision organizationAuthority(const Principal& actor, Action action, const Subject& subject) const {
     const Organization& actor_org = actor.org_chain.front();
-    if (subject.org_chain.front().id == actor_org.id) return outside(subject.kind, "own_organization");
+    if (!isRead(action) && subject.org_chain.front().id == actor_org.id)
+      return outside(subject.kind, "own_organization");
     if (!chainContains(subject.org_chain, actor_org.id)) return outside(subject.kind, "outside_hierarchy");
     return Decision::allow();
   }

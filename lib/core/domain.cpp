@@ -63,12 +63,30 @@ bool isValidId(std::string_view id) noexcept {
   return true;
 }
 
+bool isRead(Action action) noexcept {
+  switch (action) {
+    case Action::reactivate_user:
+    case Action::suspend_user:
+    case Action::suspend_organization:
+    case Action::reactivate_organization: return false;
+    case Action::read_user:
+    case Action::list_users:
+    case Action::read_organization:
+    case Action::read_audit: return true;
+  }
+  return false;
+}
+
 const char* toString(Action action) noexcept {
   switch (action) {
     case Action::reactivate_user: return "user.reactivate";
     case Action::suspend_user: return "user.suspend";
     case Action::suspend_organization: return "organization.suspend";
     case Action::reactivate_organization: return "organization.reactivate";
+    case Action::read_user: return "user.read";
+    case Action::list_users: return "user.list";
+    case Action::read_organization: return "organization.read";
+    case Action::read_audit: return "audit.read";
   }
   return "user.reactivate";
 }

@@ -6,6 +6,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "useradmin/fixture.hpp"
 #include "useradmin/policy.hpp"
@@ -20,8 +21,121 @@ constexpr std::size_t kMaxChainLength = 64;
 
 struct Tables {
   std::unordered_map<std::string, Organization> organizations;
-  std::unordered_map<std::string, User> users;
+  // Ordered by id: user pages are ranges of this map.
+  std::map<std::string, User, std::less<>> users;
+  // Event i has id i + 1: ids are assigned at commit, under the store's
+  // exclusive lock, so id order is commit order.
   std::vector<AuditEvent> audit;
+};
+
+Result<std::vector<Organization>> chainIn(const Tables& t, std::string_view id) {
+  std::vector<Organization> chain;
+  std::string next(id);
+  while (true) {
+    const auto it = t.organizations.find(next);
+    if (it == t.organizations.end()) {
+      if (chain.empty()) return chain;
+      return Error::internal("organization chain broken at " + next);
+    }
+    chain.push_back(it->second);
+    if (chain.size() > kMaxChainLength) return Error::internal("organization chain too long (cycle?) at " + next);
+    if (!it->second.parent_id) return chain;
+    next = *it->second.parent_id;
+  }
+}
+
+// The organizations at and below `root`. With `skip_deleted`, a deleted
+// organization and everything below it are left out (and a deleted root
+// gives an empty set).
+std::unordered_set<std::string> subtreeIn(const Tables& t, const std::string& root, bool skip_deleted) {
+  std::unordered_map<std::string, std::vector<const Organization*>> children;
+  for (const auto& entry : t.organizations)
+    if (entry.second.parent_id) children[*entry.second.parent_id].push_back(&entry.second);
+  std::unordered_set<std::string> out;
+  const auto top = t.organizations.find(root);
+  if (top == t.organizations.end() || (skip_deleted && top->second.deleted)) return out;
+  std::vector<const Organization*> todo{&top->second};
+  out.insert(root);
+  while (!todo.empty()) {
+    const Organization* at = todo.back();
+    todo.pop_back();
+    for (const Organization* child : children[at->id]) {
+      if ((skip_deleted && child->deleted) || !out.insert(child->id).second) continue;
+      todo.push_back(child);
+    }
+  }
+  return out;
+}
+
+// A scan of the ordered users map from `after`: linear in the users it
+// passes over, which is what an in-memory test store can afford.
+Result<UserPage> usersIn(const Tables& t, const UserQuery& q) {
+  UserPage page;
+  if (q.limit == 0) return page;
+  // Below a deleted organization everything is invisible.
+  auto chain = chainIn(t, q.organization_id);
+  if (!chain) return std::move(chain).error();
+  if (std::any_of(chain->begin(), chain->end(), [](const Organization& o) { return o.deleted; })) return page;
+  const auto orgs = subtreeIn(t, q.organization_id, true);
+  auto it = q.after ? t.users.upper_bound(*q.after) : t.users.begin();
+  for (; it != t.users.end(); ++it) {
+    const User& user = it->second;
+    if (user.status == UserStatus::deleted || (q.status && user.status != *q.status)) continue;
+    if (orgs.count(user.organization_id) == 0) continue;
+    if (page.users.size() == q.limit) {
+      page.next_after = page.users.back().id;
+      break;
+    }
+    page.users.push_back(user);
+  }
+  return page;
+}
+
+bool matches(const AuditEvent& e, const AuditQuery& q, const std::unordered_set<std::string>* orgs) {
+  if (!q.matchesFilters(e)) return false;
+  return orgs == nullptr || (e.target_organization_id && orgs->count(*e.target_organization_id) != 0);
+}
+
+AuditPage eventsIn(const Tables& t, const AuditQuery& q) {
+  AuditPage page;
+  if (q.limit == 0) return page;
+  std::optional<std::unordered_set<std::string>> orgs;
+  if (q.within_organization) orgs = subtreeIn(t, *q.within_organization, false);
+  // Every cursor this store hands out has horizon_key 0; one from another
+  // store with a larger key lies beyond every event here.
+  std::size_t start = 0;
+  if (q.after) {
+    if (q.after->horizon_key > 0) return page;
+    if (q.after->horizon_key == 0 && q.after->event_id > 0)
+      start = std::min(t.audit.size(), static_cast<std::size_t>(q.after->event_id));
+  }
+  for (std::size_t i = start; i < t.audit.size(); ++i) {
+    if (!matches(t.audit[i], q, orgs ? &*orgs : nullptr)) continue;
+    if (page.events.size() == q.limit) {
+      page.next_after = page.events.back().cursor;
+      break;
+    }
+    page.events.push_back(t.audit[i]);
+  }
+  return page;
+}
+
+// A read's view: the committed tables, under the store's shared lock.
+class MemoryView final : public ReadView {
+ public:
+  explicit MemoryView(const Tables& tables) : tables_(tables) {}
+
+  Result<std::optional<User>> findUser(std::string_view id) override {
+    const auto it = tables_.users.find(id);
+    if (it == tables_.users.end()) return std::optional<User>();
+    return std::optional<User>(it->second);
+  }
+  Result<std::vector<Organization>> organizationChain(std::string_view id) override { return chainIn(tables_, id); }
+  Result<UserPage> listUsers(const UserQuery& query) override { return usersIn(tables_, query); }
+  Result<AuditPage> auditEvents(const AuditQuery& query) override { return eventsIn(tables_, query); }
+
+ private:
+  const Tables& tables_;
 };
 
 // A unit's view: committed tables plus its own pending writes, applied only
@@ -99,14 +213,15 @@ class MemoryUnit final : public UnitOfWork {
     for (auto& [id, user] : pending_users_) tables.users[id] = std::move(user);
     for (auto& event : pending_audit_) {
       event.id = static_cast<std::int64_t>(tables.audit.size()) + 1;
+      event.cursor = AuditCursor{0, event.id};
       tables.audit.push_back(std::move(event));
     }
   }
 
  private:
-  template <class Row>
-  static const Row* lookup(const std::map<std::string, Row, std::less<>>& pending,
-                           const std::unordered_map<std::string, Row>& committed, std::string_view id) {
+  template <class Row, class Committed>
+  static const Row* lookup(const std::map<std::string, Row, std::less<>>& pending, const Committed& committed,
+                           std::string_view id) {
     if (const auto it = pending.find(id); it != pending.end()) return &it->second;
     if (const auto it = committed.find(std::string(id)); it != committed.end()) return &it->second;
     return nullptr;
@@ -229,19 +344,15 @@ class MemoryStore final : public UserStore {
     return okStatus();
   }
 
-  Result<std::optional<User>> findUser(std::string_view id) override {
+  Status read(const ReadWork& work) override {
     std::shared_lock lock(mutex_);
-    const auto it = tables_.users.find(std::string(id));
-    if (it == tables_.users.end()) return std::optional<User>();
-    return std::optional<User>(it->second);
+    MemoryView view(tables_);
+    return work(view);
   }
 
-  Result<std::vector<AuditEvent>> auditEvents(std::int64_t after_id, std::size_t limit) override {
+  Result<std::optional<User>> findUser(std::string_view id) override {
     std::shared_lock lock(mutex_);
-    std::vector<AuditEvent> out;
-    const auto start = static_cast<std::size_t>(after_id < 0 ? 0 : after_id);
-    for (std::size_t i = start; i < tables_.audit.size() && out.size() < limit; ++i) out.push_back(tables_.audit[i]);
-    return out;
+    return MemoryView(tables_).findUser(id);
   }
 
  private:

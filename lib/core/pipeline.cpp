@@ -66,9 +66,13 @@ bool anyDeleted(const std::vector<Organization>& chain) {
 SubjectKind kindOf(Action action) {
   switch (action) {
     case Action::reactivate_user:
-    case Action::suspend_user: return SubjectKind::user;
+    case Action::suspend_user:
+    case Action::read_user:
+    case Action::list_users:
+    case Action::read_audit: return SubjectKind::user;
     case Action::suspend_organization:
-    case Action::reactivate_organization: return SubjectKind::organization;
+    case Action::reactivate_organization:
+    case Action::read_organization: return SubjectKind::organization;
   }
   return SubjectKind::user;
 }
@@ -275,5 +279,8 @@ template Result<OrganizationChange> Pipeline::decide(const std::function<Result<
                                                      bool);
 template Result<User> guarded(const char*, const std::function<Result<User>()>&);
 template Result<OrganizationChange> guarded(const char*, const std::function<Result<OrganizationChange>()>&);
+template Result<Organization> guarded(const char*, const std::function<Result<Organization>()>&);
+template Result<UserPage> guarded(const char*, const std::function<Result<UserPage>()>&);
+template Result<AuditPage> guarded(const char*, const std::function<Result<AuditPage>()>&);
 
 }  // namespace useradmin::detail

@@ -154,6 +154,9 @@ extern template Result<OrganizationChange> Pipeline::decide(
     const std::function<Result<OrganizationChange>(UnitOfWork&)>&, bool);
 extern template Result<User> guarded(const char*, const std::function<Result<User>()>&);
 extern template Result<OrganizationChange> guarded(const char*, const std::function<Result<OrganizationChange>()>&);
+extern template Result<Organization> guarded(const char*, const std::function<Result<Organization>()>&);
+extern template Result<UserPage> guarded(const char*, const std::function<Result<UserPage>()>&);
+extern template Result<AuditPage> guarded(const char*, const std::function<Result<AuditPage>()>&);
 
 }  // namespace useradmin::detail
 

@@ -136,6 +136,10 @@ std::string_view requiredPermission(Action action) noexcept {
     case Action::suspend_user: return kManageUsers;
     case Action::suspend_organization:
     case Action::reactivate_organization: return kManageOrganizations;
+    case Action::read_user:
+    case Action::list_users:
+    case Action::read_organization:
+    case Action::read_audit: return kReadUsers;
   }
   return kManageUsers;
 }

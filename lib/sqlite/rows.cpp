@@ -47,11 +47,6 @@ INSERT INTO audit_events (time, action, actor_id, target_id, outcome, reason, re
                           target_type, target_organization_id)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql";
 
-constexpr const char* kSelectAudit = R"sql(
-SELECT id, time, action, actor_id, target_id, outcome, reason, request_id, client_address, note, target_type,
-       target_organization_id
-  FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2)sql";
-
 constexpr const char* kUpsertOrganization = R"sql(
 INSERT INTO organizations (id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by, updated_at,
                            version)
@@ -134,6 +129,26 @@ Status replaceRoles(Connection& c, const User& user) {
 
 }  // namespace
 
+Result<User> readUserRow(StatementUse& st) {
+  User u;
+  u.id = st.text(0);
+  u.username = st.text(1);
+  u.email = st.text(2);
+  u.name = st.text(3);
+  u.organization_id = st.text(4);
+  const std::string status = st.text(5);
+  const auto parsed = parseUserStatus(status);
+  if (!parsed) return corruptRow("user status", status);
+  u.status = *parsed;
+  u.suspended_at = st.optionalTime(6);
+  u.suspended_by = st.optionalText(7);
+  u.suspended_by_org_id = st.optionalText(8);
+  u.tokens_valid_after = st.optionalTime(9);
+  u.updated_at = timestampFromMillis(st.integer(10));
+  u.version = st.integer(11);
+  return u;
+}
+
 Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
   auto st = c.statement(kSelectUser);
   if (!st) return std::move(st).error();
@@ -144,27 +159,27 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
     if (!row) return std::move(row).error();
     if (!*row) break;
     if (!user) {
-      User u;
-      u.id = st->text(0);
-      u.username = st->text(1);
-      u.email = st->text(2);
-      u.name = st->text(3);
-      u.organization_id = st->text(4);
-      const std::string status = st->text(5);
-      const auto parsed = parseUserStatus(status);
-      if (!parsed) return corruptRow("user status", status);
-      u.status = *parsed;
-      u.suspended_at = st->optionalTime(6);
-      u.suspended_by = st->optionalText(7);
-      u.suspended_by_org_id = st->optionalText(8);
-      u.tokens_valid_after = st->optionalTime(9);
-      u.updated_at = timestampFromMillis(st->integer(10));
-      u.version = st->integer(11);
-      user = std::move(u);
+      auto read = readUserRow(*st);
+      if (!read) return std::move(read).error();
+      user = std::move(*read);
     }
     if (!st->isNull(12)) user->roles.push_back(st->text(12));
   }
   return user;
+}
+
+Result<std::vector<std::string>> selectRoles(Connection& c, std::string_view user_id) {
+  auto st = c.statement(kSelectRoles);
+  if (!st) return std::move(st).error();
+  st->bindText(1, user_id);
+  std::vector<std::string> roles;
+  while (true) {
+    auto row = st->next("reading user roles");
+    if (!row) return std::move(row).error();
+    if (!*row) break;
+    roles.push_back(st->text(0));
+  }
+  return roles;
 }
 
 Result<Organization> readOrganization(StatementUse& st) {
@@ -218,19 +233,9 @@ Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t exp
 
   // Roles rarely change with a compare-and-set (never on reactivation), so
   // compare first and write only when they differ.
-  std::vector<std::string> stored;
-  {
-    auto st = c.statement(kSelectRoles);
-    if (!st) return std::move(st).error();
-    st->bindText(1, user.id);
-    while (true) {
-      auto row = st->next("reading user roles");
-      if (!row) return std::move(row).error();
-      if (!*row) break;
-      stored.push_back(st->text(0));
-    }
-  }
-  if (stored != user.roles) {
+  auto stored = selectRoles(c, user.id);
+  if (!stored) return std::move(stored).error();
+  if (*stored != user.roles) {
     if (Status replaced = replaceRoles(c, user); !replaced) return std::move(replaced).error();
   }
   return true;
@@ -251,35 +256,6 @@ Status insertAudit(Connection& c, const AuditEvent& event) {
   st->bindText(10, event.target_type);
   st->bindOptText(11, event.target_organization_id);
   return st->run("appending an audit event");
-}
-
-Result<std::vector<AuditEvent>> selectAudit(Connection& c, std::int64_t after_id, std::size_t limit) {
-  auto st = c.statement(kSelectAudit);
-  if (!st) return std::move(st).error();
-  constexpr auto kMaxLimit = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-  st->bindInt(1, after_id);
-  st->bindInt(2, static_cast<std::int64_t>(limit > kMaxLimit ? kMaxLimit : limit));
-  std::vector<AuditEvent> events;
-  while (true) {
-    auto row = st->next("reading audit events");
-    if (!row) return std::move(row).error();
-    if (!*row) break;
-    AuditEvent e;
-    e.id = st->integer(0);
-    e.time = timestampFromMillis(st->integer(1));
-    e.action = st->text(2);
-    e.actor_id = st->text(3);
-    e.target_id = st->text(4);
-    e.outcome = st->text(5);
-    e.reason = st->text(6);
-    e.request_id = st->text(7);
-    e.client_address = st->text(8);
-    e.note = st->text(9);
-    e.target_type = st->text(10);
-    e.target_organization_id = st->optionalText(11);
-    events.push_back(std::move(e));
-  }
-  return events;
 }
 
 Status upsertOrganization(Connection& c, const Organization& org) {

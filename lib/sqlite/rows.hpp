@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,6 +19,13 @@ namespace useradmin::detail {
 /// Longest organization chain accepted; a longer one means a cycle (the
 /// ranks allow four levels, so this is only a guard).
 inline constexpr std::int64_t kMaxChainLength = 64;
+
+/// The user in the current row of a statement selecting the columns of
+/// `users` in table order (id ... version), roles not included.
+Result<User> readUserRow(StatementUse& st);
+
+/// The user's roles in their stored order.
+Result<std::vector<std::string>> selectRoles(Connection& c, std::string_view user_id);
 
 /// The user with its roles in their stored order, or nullopt. One
 /// statement, so it reads one consistent snapshot even outside a transaction.
@@ -45,9 +53,6 @@ Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, s
 
 /// Appends an audit event (its id is assigned by the table).
 Status insertAudit(Connection& c, const AuditEvent& event);
-
-/// Audit events with id > `after_id`, oldest first, at most `limit`.
-Result<std::vector<AuditEvent>> selectAudit(Connection& c, std::int64_t after_id, std::size_t limit);
 
 /// Inserts or replaces (by id) an organization.
 Status upsertOrganization(Connection& c, const Organization& org);

@@ -123,6 +123,14 @@ CREATE INDEX audit_by_actor ON audit_events (actor_id, id);
 CREATE INDEX audit_by_action ON audit_events (action, id);
 )sql";
 
+// Version 3: the user listings. A page of one status over a large subtree
+// walks the users of that status in id order from `after`; (status, id)
+// makes that walk a range, however deep `after` is. (Listings of a few
+// organizations use version 2's users_by_organization.)
+constexpr const char* kVersion3 = R"sql(
+CREATE INDEX users_by_status ON users (status, id);
+)sql";
+
 struct DatabaseFacts {
   std::int64_t version = 0;
   std::int64_t application_id = 0;
@@ -188,6 +196,7 @@ const std::vector<Migration>& schemaMigrations() {
   static const std::vector<Migration> steps = {
       {1, "organizations, users, user_roles, audit_events", kVersion1},
       {2, "organization lifecycle columns, audit target columns, read indexes", kVersion2},
+      {3, "users by status, for user listings", kVersion3},
   };
   return steps;
 }

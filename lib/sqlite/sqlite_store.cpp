@@ -12,6 +12,7 @@
 #include "cascade.hpp"
 #include "connection.hpp"
 #include "organization_cache.hpp"
+#include "reads.hpp"
 #include "rows.hpp"
 #include "schema.hpp"
 #include "seed.hpp"
@@ -112,6 +113,38 @@ class SqliteUnit final : public UnitOfWork {
   detail::OrganizationCache* cache_;  // null: always the recursive query
 };
 
+// The ReadView handed to a read: a reader connection inside a read
+// transaction, i.e. one WAL snapshot of committed state.
+class SqliteView final : public ReadView {
+ public:
+  explicit SqliteView(Connection& c) : c_(c) {}
+
+  Result<std::optional<User>> findUser(std::string_view id) override { return detail::selectUser(c_, id); }
+  Result<std::vector<Organization>> organizationChain(std::string_view id) override {
+    return detail::selectChain(c_, id);
+  }
+  Result<UserPage> listUsers(const UserQuery& query) override { return detail::selectUserPage(c_, query); }
+  Result<AuditPage> auditEvents(const AuditQuery& query) override { return detail::selectAuditPage(c_, query); }
+
+ private:
+  Connection& c_;
+};
+
+// Ends a reader's transaction however the read leaves (an exception too).
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& c) : c_(c) {}
+  ~ReadTransaction() { detail::rollback(c_); }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  Status begin() { return runCached(c_, "BEGIN"); }
+
+ private:
+  Connection& c_;
+};
+
+// A request waiting for the writer: a unit of work (batched) or a seed
+// (run alone). Lives on the caller's stack until `done`.
 // A request waiting for the writer: a unit of work (batched unless
 // `alone`) or a seed (always alone). Lives on the caller's stack until `done`.
 struct Job {
@@ -174,9 +207,14 @@ class SqliteStore final : public UserStore {
     return detail::selectUser(reader.connection(), id);
   }
 
-  Result<std::vector<AuditEvent>> auditEvents(std::int64_t after_id, std::size_t limit) override {
+  Status read(const ReadWork& work) override {
     ReaderLease reader(*this);
-    return detail::selectAudit(reader.connection(), after_id, limit);
+    // A read transaction pins one snapshot for every statement of the work;
+    // it ends by rollback, which for a reader is the same as commit.
+    ReadTransaction snapshot(reader.connection());
+    if (Status begun = snapshot.begin(); !begun) return begun;
+    SqliteView view(reader.connection());
+    return work(view);
   }
 
   Status health() const { return watch_->check(); }

@@ -79,6 +79,18 @@ struct ApiHarness {
     request.client_address = client;
     return api->handle(request);
   }
+
+  ApiResponse get(const std::string& target, const std::string& sub = "usr_root") {
+    const std::string authorization = "Bearer " + token(sub);
+    ApiRequest request;
+    request.method = "GET";
+    request.target = target;
+    request.authorization = authorization;
+    request.authorization_count = 1;
+    request.request_id = "req-get";
+    request.client_address = "10.0.0.2";
+    return api->handle(request);
+  }
 };
 
 json::value bodyOf(const ApiResponse& r) { return json::parse(r.body); }
@@ -95,7 +107,7 @@ TEST_CASE("api: the contract example reactivates usr_123456789", "[beast][api]")
   CHECK(body.at("data").at("status") == "active");
   CHECK(body.at("data").as_object().size() == 6);
   CHECK(r.actor_id == "usr_root");
-  auto events = h.store->auditEvents().value();
+  auto events = h.store->auditEvents().value().events;
   REQUIRE_FALSE(events.empty());
   CHECK(events.back().request_id == "req-1");
   CHECK(events.back().client_address == "10.0.0.1");
@@ -141,7 +153,7 @@ TEST_CASE("api: request bodies", "[beast][api]") {
   }
   SECTION("a reason is recorded in the audit event") {
     CHECK(h.patch("usr_c1_target", auth, R"({"reason":"ticket #42 \u00e9"})").status == 200);
-    CHECK(h.store->auditEvents().value().back().note == "ticket #42 \xC3\xA9");
+    CHECK(h.store->auditEvents().value().events.back().note == "ticket #42 \xC3\xA9");
   }
   SECTION("a reason of 500 characters is fine, 501 is not") {
     std::string five_hundred;
@@ -153,7 +165,7 @@ TEST_CASE("api: request bodies", "[beast][api]") {
     CHECK(bodyOf(r).at("data").at("errors").at(0).at("message") == "too_long");
   }
   SECTION("anything else is a validation error and changes nothing") {
-    const auto audit_before = h.store->auditEvents().value().size();
+    const auto audit_before = h.store->auditEvents().value().events.size();
     struct Case {
       const char* body;
       const char* key;
@@ -193,7 +205,7 @@ TEST_CASE("api: request bodies", "[beast][api]") {
     CHECK(r.status == 400);
     CHECK(std::string(bodyOf(r).at("data").at("errors").at(0).at("value").as_string()) == "x" + long_key.substr(0, 62));
     CHECK(h.store->findUser("usr_c1_target").value()->status == UserStatus::suspended);
-    CHECK(h.store->auditEvents().value().size() == audit_before);
+    CHECK(h.store->auditEvents().value().events.size() == audit_before);
   }
 }
 
@@ -302,6 +314,22 @@ ApiHarness::Tweak rootRevokedTenSecondsAgo(std::chrono::seconds max_iat_ahead) {
 
 }  // namespace
 
+// ---- The reads (lifecycle §5) ----
+
+namespace {
+
+// The single validation error of a 400, as {key, message}.
+std::pair<std::string, std::string> validationError(const ApiResponse& r) {
+  REQUIRE(r.status == 400);
+  const auto body = bodyOf(r);
+  CHECK(body.at("message") == "validation failed");
+  const auto& errors = body.at("data").at("errors").as_array();
+  REQUIRE(errors.size() == 1);
+  return {std::string(errors[0].at("key").as_string()), std::string(errors[0].at("message").as_string())};
+}
+
+}  // namespace
+
 TEST_CASE("api: a token whose iat lies in the future does not survive its holder's suspension", "[beast][api][jwt]") {
   // A token minted before the suspension with iat = now + 45 s (inside the
   // 60 s exp/nbf leeway) is refused outright.
@@ -323,4 +351,94 @@ TEST_CASE("api: with max_iat_ahead A, a token is dead when iat - A is before tok
   CHECK(h.patch("usr_c1_target", "Bearer " + ApiHarness::token("usr_root", std::chrono::seconds(55))).status == 200);
   CHECK(h.patch("usr_c2_target", "Bearer " + ApiHarness::token("usr_root", std::chrono::seconds(61))).reason ==
         "iat_in_future");
+}
+
+TEST_CASE("api reads: every query parameter error is a 400 naming the parameter", "[beast][api][reads]") {
+  ApiHarness h;
+  using P = std::pair<std::string, std::string>;
+  const std::vector<std::pair<std::string, P>> cases = {
+      {"/api/users?offset=5", {"offset", "unknown_parameter"}},
+      {"/api/users?status=active&status=active", {"status", "repeated_parameter"}},
+      {"/api/users?limit=ten", {"limit", "invalid_format"}},
+      {"/api/users?limit=-1", {"limit", "invalid_format"}},
+      {"/api/users?limit=", {"limit", "invalid_format"}},
+      {"/api/users?limit=0", {"limit", "out_of_range"}},
+      {"/api/users?limit=501", {"limit", "out_of_range"}},
+      {"/api/users?limit=99999999999999999999999", {"limit", "out_of_range"}},
+      {"/api/users?status=deleted", {"status", "invalid_value"}},
+      {"/api/users?status=Active", {"status", "invalid_value"}},
+      {"/api/users?after=a%20b", {"after", "invalid_format"}},
+      {"/api/users?after=a+b", {"after", "invalid_format"}},
+      {"/api/users?organization_id=org%2Fx", {"organization_id", "invalid_format"}},
+      {"/api/users/usr_root?x=1", {"x", "unknown_parameter"}},
+      {"/api/organizations/org_c1?limit=1", {"limit", "unknown_parameter"}},
+      {"/api/audit-events?after=42", {"after", "invalid_format"}},
+      {"/api/audit-events?after=c0-2A", {"after", "invalid_format"}},
+      {"/api/audit-events?limit=1001", {"limit", "out_of_range"}},
+      {"/api/audit-events?target_id=a%00", {"target_id", "invalid_format"}},
+      {"/api/audit-events?actor_id=", {"actor_id", "invalid_format"}},
+      {"/api/audit-events?action=User.Suspend", {"action", "invalid_format"}},
+      {"/api/audit-events?status=active", {"status", "unknown_parameter"}},
+      {"/api/audit-events?limit=1&limit=2", {"limit", "repeated_parameter"}},
+  };
+  for (const auto& [target, expected] : cases) {
+    INFO(target);
+    CHECK(validationError(h.get(target)) == expected);
+  }
+  // The PATCH routes keep ignoring a query string.
+  const std::string target = "/api/users/usr_123456789/reactivate?offset=5&offset=6";
+  ApiRequest request;
+  request.method = "PATCH";
+  request.target = target;
+  const std::string authorization = "Bearer " + ApiHarness::token("usr_root");
+  request.authorization = authorization;
+  request.authorization_count = 1;
+  CHECK(h.api->handle(request).status == 200);
+}
+
+TEST_CASE("api reads: the four GET routes answer as lifecycle §5 says, and audit nothing", "[beast][api][reads]") {
+  ApiHarness h;
+  const auto audit_before = h.store->auditEvents().value().events.size();
+  auto user = h.get("/api/users/usr_123456789");
+  REQUIRE(user.status == 200);
+  auto body = bodyOf(user);
+  CHECK(body.at("message") == "user retrieved successfully");
+  for (const char* key : {"id", "username", "email", "name", "organization_id", "roles", "status", "suspended_at",
+                          "suspended_by", "suspended_by_org_id", "tokens_valid_after", "updated_at", "version"})
+    CHECK(body.at("data").as_object().contains(key));
+  CHECK(body.at("data").as_object().size() == 13);
+
+  auto list = bodyOf(h.get("/api/users?status=suspended&limit=1"));
+  CHECK(list.at("message") == "users retrieved successfully");
+  CHECK(list.at("data").at("users").as_array().size() == 1);
+  const auto& next = list.at("data").at("next_after");
+  CHECK((next.is_null() || next.is_string()));
+
+  auto org = bodyOf(h.get("/api/organizations/org_c1"));
+  CHECK(org.at("message") == "organization retrieved successfully");
+  CHECK(org.at("data").as_object().size() == 8);
+
+  auto missing = h.get("/api/organizations/org_nope");
+  CHECK(missing.status == 404);
+  CHECK(bodyOf(missing).at("message") == "organization not found");
+  auto hidden = h.get("/api/users?organization_id=org_nope");
+  CHECK(hidden.status == 404);
+  CHECK(bodyOf(hidden).at("data").at("errors").at(0).at("key") == "organization_id");
+
+  auto events = bodyOf(h.get("/api/audit-events?limit=5"));
+  CHECK(events.at("message") == "audit events retrieved successfully");
+  CHECK(events.at("data").at("next_after").is_null());
+  CHECK(h.store->auditEvents().value().events.size() == audit_before);  // no GET wrote an event
+
+  // A write, then the audit trail of that user, with its cursor.
+  REQUIRE(h.patch("usr_123456789", "Bearer " + ApiHarness::token("usr_root")).status == 200);
+  auto trail = bodyOf(h.get("/api/audit-events?target_id=usr_123456789"));
+  const auto& listed = trail.at("data").at("events").as_array();
+  REQUIRE(listed.size() == 1);
+  for (const char* key : {"id", "cursor", "time", "action", "actor_id", "target_type", "target_id",
+                          "target_organization_id", "outcome", "reason", "request_id", "client_address", "note"})
+    CHECK(listed[0].as_object().contains(key));
+  const std::string cursor(listed[0].at("cursor").as_string());
+  auto after = bodyOf(h.get("/api/audit-events?after=" + cursor));
+  CHECK(after.at("data").at("events").as_array().empty());
 }

@@ -56,7 +56,7 @@ TEST_CASE("http lifecycle: PATCH users/{id}/suspend answers the user view", "[be
   CHECK(data.at("tokens_valid_after") == data.at("suspended_at"));
   CHECK_FALSE(data.contains("password"));
   CHECK(server.user("usr_c1_admin").status == UserStatus::suspended);
-  const auto events = server.store().auditEvents().value();
+  const auto events = server.store().auditEvents().value().events;
   CHECK(events.back().action == "user.suspend");
   CHECK(events.back().note == "offboarding");
   CHECK(events.back().request_id == r.header("x-request-id"));
@@ -160,7 +160,7 @@ TEST_CASE("http lifecycle (15.5): a reason of 500 characters is recorded whole, 
   const std::string reason = euros(500);  // 1500 bytes
   auto r = patch(server, "usr_root", "/users/usr_c1_target/reactivate", R"({"reason":")" + reason + R"("})");
   REQUIRE(r.status == 200);
-  CHECK(server.store().auditEvents().value().back().note == reason);
+  CHECK(server.store().auditEvents().value().events.back().note == reason);
   auto too_long = patch(server, "usr_root", "/organizations/org_c1/suspend", R"({"reason":")" + euros(501) + R"("})");
   CHECK(too_long.body == validationBody("reason", "too_long", ""));
   CHECK_FALSE(server.user("usr_c1_admin").suspended_by_org_id);
@@ -188,5 +188,5 @@ TEST_CASE("http lifecycle (15.8): an invalid id is echoed as the client sent it"
     CHECK(r.body == validationBody("id", "invalid_format", "usr_%FF%fe"));
   }
   // The audit event keeps its own safe spelling.
-  CHECK(server.store().auditEvents().value().back().target_id == "usr_\\xFF\\xFE");
+  CHECK(server.store().auditEvents().value().events.back().target_id == "usr_\\xFF\\xFE");
 }

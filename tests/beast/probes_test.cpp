@@ -31,7 +31,7 @@ TEST_CASE("probes: /healthz is 200 without a token, in the envelope, access-logg
   // Only the exact paths: the API's base path does not apply, and a query is ignored.
   CHECK(client.request(http::verb::get, "/healthz?verbose=1").status == 200);
   CHECK(client.request(http::verb::get, "/api/healthz").status == 404);
-  CHECK(server.store().auditEvents().value().empty());
+  CHECK(server.store().auditEvents().value().events.empty());
 }
 
 TEST_CASE("probes: /readyz follows the ready_check hook", "[beast][probes]") {

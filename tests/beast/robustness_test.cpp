@@ -99,7 +99,7 @@ TEST_CASE("robustness: a chunked body is accepted", "[beast][robustness]") {
             "5\r\n{\"rea\r\n10\r\nson\":\"chunked!\"}\r\n0\r\n\r\n");
   auto result = raw.readUntilClosed();
   REQUIRE(rawStatus(result.data) == 200);
-  CHECK(server.store().auditEvents().value().back().note == "chunked!");
+  CHECK(server.store().auditEvents().value().events.back().note == "chunked!");
 }
 
 TEST_CASE("robustness: a 9 KiB header block is 431 and closed", "[beast][robustness]") {

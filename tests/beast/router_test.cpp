@@ -35,7 +35,7 @@ TEST_CASE("router: the reactivation route matches under the base path", "[beast]
 
 TEST_CASE("router: unknown paths are not found", "[beast][router]") {
   const Router router("/api", apiRoutes());
-  for (const char* target : {"/", "/api", "/api/", "/api/users", "/api/users/x", "/api/users/x/reactivate/",
+  for (const char* target : {"/", "/api", "/api/", "/api/user", "/api/users/x/y", "/api/users/x/reactivate/",
                              "/apix/users/x/reactivate", "/users/x/reactivate", "/api/users/x/y/reactivate",
                              "/api/Users/x/reactivate", "*", "", "/api//users/x/reactivate"}) {
     INFO(target);
@@ -57,6 +57,42 @@ TEST_CASE("router: a known path with another method is 405 with Allow", "[beast]
   CHECK(m.kind == Kind::method_not_allowed);
   CHECK(m.allow == "PATCH, POST");
   CHECK(two.match("POST", "/api/users/u1/reactivate").kind == Kind::found);
+}
+
+TEST_CASE("router: every path of the API answers 405 with all its methods", "[beast][router]") {
+  const Router router("/api", apiRoutes());
+  const std::vector<std::pair<const char*, const char*>> paths = {
+      {"/api/users/u1/reactivate", "PATCH"},  {"/api/users/u1/suspend", "PATCH"},
+      {"/api/organizations/o1/suspend", "PATCH"}, {"/api/organizations/o1/reactivate", "PATCH"},
+      {"/api/users/u1", "GET"},               {"/api/users", "GET"},
+      {"/api/organizations/o1", "GET"},       {"/api/audit-events", "GET"},
+  };
+  for (const auto& [path, allow] : paths) {
+    INFO(path);
+    const auto other = std::string(allow) == "GET" ? "PATCH" : "GET";
+    auto m = router.match(other, path);
+    CHECK(m.kind == Kind::method_not_allowed);
+    CHECK(m.allow == allow);
+    CHECK(router.match(allow, path).kind == Kind::found);
+  }
+}
+
+TEST_CASE("router: Allow lists every method of a path, also across patterns", "[beast][router]") {
+  static const std::vector<Route> routes = {
+      {"GET", "/users/{id}", nullptr, &noopHandler},
+      {"PATCH", "/users/{id}/suspend", nullptr, &noopHandler},
+      {"DELETE", "/users/{user}", nullptr, &noopHandler},
+      {"POST", "/users/me", nullptr, &noopHandler},
+      {"GET", "/users", nullptr, &noopHandler},
+      {"GET", "/users/me", nullptr, &noopHandler},
+  };
+  const Router router("/api", routes);
+  CHECK(router.match("PUT", "/api/users/u1").allow == "GET, DELETE");
+  // "me" matches the {id} and {user} patterns too: all their methods count.
+  CHECK(router.match("PUT", "/api/users/me").allow == "GET, DELETE, POST");
+  CHECK(router.match("POST", "/api/users/me").kind == Kind::found);
+  CHECK(router.match("POST", "/api/users").allow == "GET");
+  CHECK(router.match("GET", "/api/users/u1/suspend").allow == "PATCH");
 }
 
 TEST_CASE("router: several parameters are captured in order", "[beast][router]") {

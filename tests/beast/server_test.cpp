@@ -81,7 +81,7 @@ TEST_CASE("server: 200 for the contract example, usr_root reactivates usr_123456
   CHECK_FALSE(r.has("www-authenticate"));
   CHECK(r.keep_alive);
   // The audit event carries the request id and the client address.
-  auto events = server.store().auditEvents().value();
+  auto events = server.store().auditEvents().value().events;
   REQUIRE_FALSE(events.empty());
   CHECK(events.back().outcome == "granted");
   CHECK(events.back().request_id == r.header("x-request-id"));
@@ -99,7 +99,7 @@ TEST_CASE("server: the body may carry a reason, recorded in the audit event", "[
   auto r = patchAs(server, "usr_root", "usr_c1_target", {{"Content-Type", "application/json"}},
                    R"({"reason":"customer called"})");
   REQUIRE(r.status == 200);
-  CHECK(server.store().auditEvents().value().back().note == "customer called");
+  CHECK(server.store().auditEvents().value().events.back().note == "customer called");
   auto bad = patchAs(server, "usr_root", "usr_c2_target", {}, R"({"role":"super"})");
   CHECK(bad.status == 400);
   checkEnvelope(bad);
@@ -247,7 +247,8 @@ TEST_CASE("server: 500 when storage fails, details only in the log", "[beast][se
 TEST_CASE("server: 404 route not found and 405 with Allow", "[beast][server]") {
   TestServer server;
   HttpClient client(server.port());
-  for (const char* target : {"/", "/api/users", "/api/users/x/delete", "/api/users/x/reactivate/", "/nope?x=1"}) {
+  // (`/api/users` is a GET route since the reads: see the 405 case below.)
+  for (const char* target : {"/", "/api/user", "/api/users/x/delete", "/api/users/x/reactivate/", "/nope?x=1"}) {
     INFO(target);
     auto r = client.request(http::verb::patch, target, {bearer(tokenFor("usr_root"))});
     CHECK(r.status == 404);
@@ -305,7 +306,7 @@ TEST_CASE("server: X-Request-Id is echoed when sane, generated otherwise", "[bea
   auto r = client.request(http::verb::patch, reactivatePath("usr_c1_target"),
                           {bearer(tokenFor("usr_root")), {"X-Request-Id", "audit-me-1"}});
   CHECK(r.status == 200);
-  CHECK(server.store().auditEvents().value().back().request_id == "audit-me-1");
+  CHECK(server.store().auditEvents().value().events.back().request_id == "audit-me-1");
 }
 
 TEST_CASE("server: keep-alive serves many requests on one connection", "[beast][server]") {

@@ -34,9 +34,7 @@ class RacingStore final : public UserStore {
   }
   Status seed(const Dataset& d) override { return inner_.seed(d); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
-  Result<std::vector<AuditEvent>> auditEvents(std::int64_t a, std::size_t l) override {
-    return inner_.auditEvents(a, l);
-  }
+  Status read(const ReadWork& work) override { return inner_.read(work); }
   int races = 0;
 
  private:

@@ -54,11 +54,11 @@ TEST_CASE("sqlite migrations: a version 1 database with data is upgraded in plac
   }
   auto store = openOrThrow(sqliteOptions(path));
   RawDb raw(path);
-  CHECK(raw.integer("PRAGMA user_version") == 2);
+  CHECK(raw.integer("PRAGMA user_version") >= 2);  // v2 ran (and any later step)
   CHECK(raw.integer("SELECT count(*) FROM organizations WHERE version = 1 AND updated_at > 0") == 3);
   CHECK(raw.text("SELECT suspended_at IS NOT NULL FROM organizations WHERE id = 'org_c1'") == "1");
   CHECK(raw.text("SELECT suspended_at IS NULL FROM organizations WHERE id = 'org_d1'") == "1");
-  const auto events = store->auditEvents().value();
+  const auto events = store->auditEvents().value().events;
   REQUIRE(events.size() == 2);
   CHECK(events[0].target_type == "user");
   CHECK(events[0].target_organization_id == std::string("org_d1"));

@@ -11,5 +11,5 @@ using namespace useradmin::test;
 TEST_CASE("memory store: an empty store answers reads with nothing", "[store][memory]") {
   auto store = makeMemoryStore(defaultPolicy());
   CHECK_FALSE(store->findUser("usr_root").value().has_value());
-  CHECK(store->auditEvents(0, 10).value().empty());
+  CHECK(store->auditEvents().value().events.empty());
 }

@@ -66,7 +66,7 @@ TEST_CASE("sqlite store: an empty store answers reads with nothing", "[store][sq
   TempDir dir;
   auto store = openOrThrow(sqliteOptions(dir.file("empty.db")));
   CHECK_FALSE(store->findUser("usr_root").value().has_value());
-  CHECK(store->auditEvents(0, 10).value().empty());
+  CHECK(store->auditEvents().value().events.empty());
 }
 
 TEST_CASE("sqlite store: bad options are invalid_argument naming the option", "[store][sqlite]") {
@@ -123,7 +123,7 @@ TEST_CASE("sqlite store: data survives close and reopen", "[store][sqlite]") {
     if (expected.id == "usr_c2_target") CHECK(found == activated(expected));
     else CHECK(found == expected);
   }
-  const auto events = store->auditEvents(0, 10).value();
+  const auto events = store->auditEvents().value().events;
   REQUIRE(events.size() == 1);
   CHECK(events[0].target_id == "usr_c2_target");
   Status read = store->transact([&](UnitOfWork& unit) -> Status {
@@ -136,7 +136,7 @@ TEST_CASE("sqlite store: data survives close and reopen", "[store][sqlite]") {
   CHECK(read);
   // New events continue the sequence.
   REQUIRE(activate(*store, "usr_c3_target"));
-  CHECK(store->auditEvents(0, 10).value().back().id > events[0].id);
+  CHECK(store->auditEvents().value().events.back().id > events[0].id);
 }
 
 TEST_CASE("sqlite store: durability NORMAL works and persists", "[store][sqlite]") {
@@ -152,7 +152,7 @@ TEST_CASE("sqlite store: durability NORMAL works and persists", "[store][sqlite]
   auto store = openOrThrow(options);  // FULL or NORMAL: the file is the same
   CHECK(store->findUser("usr_c1_target").value()->status == UserStatus::active);
   CHECK(store->findUser("usr_c2_target").value()->status == UserStatus::suspended);
-  CHECK(store->auditEvents(0, 10).value().size() == 1);
+  CHECK(store->auditEvents().value().events.size() == 1);
 }
 
 TEST_CASE("sqlite store: the file is in WAL mode with foreign keys enforced", "[store][sqlite]") {
@@ -190,7 +190,7 @@ TEST_CASE("sqlite store: a unit that throws is rolled back and the exception rea
   }),
                     "boom");
   CHECK(*store->findUser("usr_c1_target").value() == before);
-  CHECK(store->auditEvents(0, 10).value().empty());
+  CHECK(store->auditEvents().value().events.empty());
   // The writer carries on.
   CHECK(activate(*store, "usr_c1_target"));
 }
@@ -242,7 +242,7 @@ TEST_CASE("sqlite store: units batched together keep their own outcomes", "[stor
     CHECK(store->findUser("usr_b" + std::to_string(i)).value()->status ==
           (i % 4 == 1 ? UserStatus::suspended : UserStatus::active));
   }
-  CHECK(store->auditEvents(0, 100).value().size() == static_cast<std::size_t>(kUnits - kUnits / 4));
+  CHECK(store->auditEvents().value().events.size() == static_cast<std::size_t>(kUnits - kUnits / 4));
 }
 
 TEST_CASE("sqlite store: a database locked past the busy timeout is unavailable and nothing changes",
@@ -467,7 +467,7 @@ TEST_CASE("sqlite store: a failing COMMIT fails every unit of its batch and keep
   CHECK(store->findUser("usr_f0").value()->status == UserStatus::active);
   for (int i = 1; i < kUnits; ++i)
     CHECK(store->findUser("usr_f" + std::to_string(i)).value()->status == UserStatus::suspended);
-  CHECK(store->auditEvents(0, 100).value().size() == 1);
+  CHECK(store->auditEvents().value().events.size() == 1);
   RawDb raw(path);
   CHECK(raw.text("PRAGMA integrity_check") == "ok");
 }

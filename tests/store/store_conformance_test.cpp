@@ -98,7 +98,7 @@ TEMPLATE_LIST_TEST_CASE("store: a unit that fails leaves no trace", "[store]", A
   REQUIRE_FALSE(failed);
   CHECK(failed.error().detail == "the unit changed its mind");
   CHECK(*h.store->findUser("usr_c1_target").value() == before);
-  CHECK(h.store->auditEvents(0, 100).value().empty());
+  CHECK(h.store->auditEvents().value().events.empty());
 }
 
 TEMPLATE_LIST_TEST_CASE("store: the change and its audit event commit together", "[store]", AllStores) {
@@ -109,7 +109,7 @@ TEMPLATE_LIST_TEST_CASE("store: the change and its audit event commit together",
     return unit.appendAudit(grantedEvent("usr_c1_target"));
   }));
   CHECK(h.store->findUser("usr_c1_target").value()->status == UserStatus::active);
-  const auto events = h.store->auditEvents(0, 100).value();
+  const auto events = h.store->auditEvents().value().events;
   REQUIRE(events.size() == 1);
   AuditEvent expected = grantedEvent("usr_c1_target");
   expected.id = events[0].id;
@@ -129,10 +129,13 @@ TEMPLATE_LIST_TEST_CASE("store: audit events page in order by id", "[store]", Al
   auto h = seeded(TestType::make(defaultPolicy()));
   for (int i = 0; i < 25; ++i)
     REQUIRE(h.store->transact([&](UnitOfWork& unit) { return unit.appendAudit(grantedEvent("t" + std::to_string(i))); }));
-  const auto all = h.store->auditEvents(0, 1000).value();
+  const auto all = h.store->auditEvents().value().events;
   REQUIRE(all.size() == 25);
   for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i].id > all[i - 1].id);
-  const auto page = h.store->auditEvents(all[9].id, 5).value();
+  AuditQuery from_tenth;
+  from_tenth.after = all[9].cursor;
+  from_tenth.limit = 5;
+  const auto page = h.store->auditEvents(from_tenth).value().events;
   REQUIRE(page.size() == 5);
   CHECK(page.front().target_id == "t10");
   CHECK(page.back().target_id == "t14");
@@ -170,7 +173,7 @@ TEMPLATE_LIST_TEST_CASE("store: racing compare-and-sets across threads have exac
   CHECK(failures == 0);
   CHECK(winners == 1);
   CHECK(h.store->findUser("usr_c1_target").value()->version == before.version + 1);
-  CHECK(h.store->auditEvents(0, 100).value().size() == 1);
+  CHECK(h.store->auditEvents().value().events.size() == 1);
 }
 
 TEMPLATE_LIST_TEST_CASE("store: a failing unit does not disturb units running beside it",
@@ -209,7 +212,7 @@ TEMPLATE_LIST_TEST_CASE("store: a failing unit does not disturb units running be
     CHECK(h.store->findUser("usr_n" + std::to_string(i)).value()->status ==
           (fail ? UserStatus::suspended : UserStatus::active));
   }
-  const auto events = h.store->auditEvents(0, 1000).value();
+  const auto events = h.store->auditEvents().value().events;
   CHECK(events.size() == expected_events);
   for (const auto& e : events) CHECK(std::stoi(e.target_id.substr(5)) % 3 != 0);
 }

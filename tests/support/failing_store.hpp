@@ -22,9 +22,7 @@ class FailingStore final : public UserStore {
   Status transactLarge(const Work& work) override { return inner_.transactLarge(wrap(work)); }
   Status seed(const Dataset& data) override { return inner_.seed(data); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
-  Result<std::vector<AuditEvent>> auditEvents(std::int64_t after, std::size_t limit) override {
-    return inner_.auditEvents(after, limit);
-  }
+  Status read(const ReadWork& work) override { return inner_.read(work); }
   int calls() const { return calls_.load(); }
 
  private:

@@ -43,9 +43,11 @@ struct Harness {
   }
 
   std::vector<AuditEvent> audit() {
-    auto events = store().auditEvents(0, 100000);
-    REQUIRE(events);
-    return *events;
+    AuditQuery everything;
+    everything.limit = 100000;
+    auto page = store().auditEvents(everything);
+    REQUIRE(page);
+    return std::move(page->events);
   }
 
   Result<User> reactivate(const Actor& a, std::string_view id, std::string_view note = {}) {

@@ -51,6 +51,16 @@ ApiResponse tooManyRequests(std::uint32_t retry_after, const char* reason) {
   return response;
 }
 
+// 400 validation failed for a request the adapter refuses by itself.
+ApiResponse refusedRequest(FieldError field, const Call& call, const char* reason) {
+  ApiResponse response;
+  response.status = 400;
+  response.body = validationEnvelope({std::move(field)});
+  response.actor_id = call.actor.user_id;
+  response.reason = reason;
+  return response;
+}
+
 bool isSpace(char c) { return c == ' ' || c == '\t'; }
 
 // RFC 6750 §2.1: `Bearer` (any case) then one or more spaces then the token.
@@ -168,13 +178,15 @@ Prepared Api::prepare(const ApiRequest& request) const {
   call.actor.request_id = std::string(request.request_id);
   call.actor.client_address = std::string(request.client_address);
   call.params = std::move(match.params);
+  if (match.route->parse_query != nullptr) {
+    if (auto refused = match.route->parse_query(queryOf(request.target), call)) {
+      out.response = refusedRequest(std::move(*refused), call, "invalid_query");
+      return out;
+    }
+  }
   if (match.route->parse_body != nullptr) {
     if (auto refused = match.route->parse_body(request.body, call)) {
-      ApiResponse& response = out.response.emplace();
-      response.status = 400;
-      response.body = validationEnvelope({std::move(*refused)});
-      response.actor_id = call.actor.user_id;
-      response.reason = "invalid_body";
+      out.response = refusedRequest(std::move(*refused), call, "invalid_body");
       return out;
     }
   }

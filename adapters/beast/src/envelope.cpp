@@ -214,4 +214,53 @@ std::string organizationEnvelope(const Organization& org, std::string_view count
   return dataEnvelope(message, std::move(data));
 }
 
+json::object auditEventView(const AuditEvent& event, const json::storage_ptr& sp) {
+  json::object view(sp);
+  view.reserve(13);
+  view.emplace("id", event.id);
+  view.emplace("cursor", jsv(formatAuditCursor(event.cursor)));
+  view.emplace("time", jsv(formatRfc3339(event.time)));
+  view.emplace("action", jsv(event.action));
+  view.emplace("actor_id", jsv(event.actor_id));
+  view.emplace("target_type", jsv(event.target_type));
+  view.emplace("target_id", jsv(event.target_id));
+  view.emplace("target_organization_id", optionalText(event.target_organization_id, sp));
+  view.emplace("outcome", jsv(event.outcome));
+  view.emplace("reason", jsv(event.reason));
+  view.emplace("request_id", jsv(event.request_id));
+  view.emplace("client_address", jsv(event.client_address));
+  view.emplace("note", jsv(event.note));
+  return view;
+}
+
+namespace {
+
+// `{"<list_key>": [view(item)...], "next_after": next | null}` in a 200 envelope.
+template <class Item, class View>
+std::string pageEnvelope(std::string_view message, const char* list_key, const std::vector<Item>& items,
+                         const std::optional<std::string>& next, View view) {
+  json::storage_ptr sp = json::make_shared_resource<json::monotonic_resource>();
+  json::array list(sp);
+  list.reserve(items.size());
+  for (const Item& item : items) list.emplace_back(view(item, sp));
+  json::object data(sp);
+  data.emplace(list_key, std::move(list));
+  data.emplace("next_after", optionalText(next, sp));
+  return dataEnvelope(message, std::move(data));
+}
+
+}  // namespace
+
+std::string userPageEnvelope(const UserPage& page) {
+  return pageEnvelope(kUsersRetrievedMessage, "users", page.users, page.next_after,
+                      [](const User& u, const json::storage_ptr& sp) { return userView(u, sp); });
+}
+
+std::string auditPageEnvelope(const AuditPage& page) {
+  std::optional<std::string> next;
+  if (page.next_after) next = formatAuditCursor(*page.next_after);
+  return pageEnvelope(kAuditEventsRetrievedMessage, "events", page.events, next,
+                      [](const AuditEvent& e, const json::storage_ptr& sp) { return auditEventView(e, sp); });
+}
+
 }  // namespace useradmin::beast

@@ -1,5 +1,6 @@
 #include "useradmin/beast/router.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -99,24 +100,75 @@ std::string normalizeBasePath(std::string_view base_path) {
 
 Router::Router(std::string_view base_path, const std::vector<Route>& routes)
     : base_path_(normalizeBasePath(base_path)) {
-  std::vector<std::string_view> patterns;  // distinct patterns, index = path group
+  if (routes.size() > kMaxRoutes) throw std::invalid_argument("route table has more than 64 routes");
   for (const Route& route : routes) {
-    CompiledRoute compiled{&route, splitPath(route.pattern), 0};
+    CompiledRoute compiled{&route, splitPath(route.pattern)};
     std::size_t params = 0;
     for (auto segment : compiled.segments)
       if (isParam(segment)) ++params;
     if (params > PathParams::kMaxParams) throw std::invalid_argument("route pattern has too many parameters");
-    std::size_t group = 0;
-    while (group < patterns.size() && patterns[group] != route.pattern) ++group;
-    if (group == patterns.size()) {
-      patterns.push_back(route.pattern);
-      allow_.emplace_back();
-    }
-    if (!allow_[group].empty()) allow_[group] += ", ";
-    allow_[group] += route.method;
-    compiled.path_group = group;
     routes_.push_back(std::move(compiled));
   }
+  std::size_t longest = 0;
+  for (const auto& compiled : routes_) longest = std::max(longest, compiled.segments.size());
+  for (std::size_t length = 0; length <= longest; ++length) addAllowValues(length);
+}
+
+// Which routes match a path depends only on which of the patterns'
+// literals each segment equals (or none). Trying every such choice finds
+// every set of routes that can match one path, and each set's Allow value
+// is made once, here: a 405 then costs no allocation, and lists every
+// method of the path even when several patterns match it.
+void Router::addAllowValues(std::size_t length) {
+  std::vector<std::vector<std::string_view>> choices(length);  // per segment; "" = no literal
+  for (auto& options : choices) options.push_back({});
+  for (const auto& compiled : routes_) {
+    if (compiled.segments.size() != length) continue;
+    for (std::size_t i = 0; i < length; ++i) {
+      const auto segment = compiled.segments[i];
+      auto& options = choices[i];
+      if (!isParam(segment) && std::find(options.begin(), options.end(), segment) == options.end())
+        options.push_back(segment);
+    }
+  }
+  std::size_t combinations = 1;
+  for (const auto& options : choices) {
+    combinations *= options.size();
+    if (combinations > kMaxPathShapes) throw std::invalid_argument("route table too irregular to index");
+  }
+  for (std::size_t n = 0; n < combinations; ++n) {
+    RouteSet matching = 0;
+    std::size_t rest = n;
+    std::vector<std::string_view> path(length);
+    for (std::size_t i = 0; i < length; ++i) {
+      path[i] = choices[i][rest % choices[i].size()];
+      rest /= choices[i].size();
+    }
+    for (std::size_t r = 0; r < routes_.size(); ++r) {
+      const auto& segments = routes_[r].segments;
+      if (segments.size() != length) continue;
+      bool same = true;
+      for (std::size_t i = 0; i < length && same; ++i) same = isParam(segments[i]) || segments[i] == path[i];
+      if (same) matching |= RouteSet{1} << r;
+    }
+    if (matching == 0 || allowFor(matching) != nullptr) continue;
+    std::string allow;
+    std::vector<std::string_view> methods;
+    for (std::size_t r = 0; r < routes_.size(); ++r) {
+      const auto method = routes_[r].route->method;
+      if ((matching >> r & 1) == 0 || std::find(methods.begin(), methods.end(), method) != methods.end()) continue;
+      methods.push_back(method);
+      if (!allow.empty()) allow += ", ";
+      allow += method;
+    }
+    allow_.emplace_back(matching, std::move(allow));
+  }
+}
+
+const std::string* Router::allowFor(RouteSet routes) const noexcept {
+  for (const auto& [set, allow] : allow_)
+    if (set == routes) return &allow;
+  return nullptr;
 }
 
 RouteMatch Router::match(std::string_view method, std::string_view target) const {
@@ -142,14 +194,15 @@ RouteMatch Router::match(std::string_view method, std::string_view target) const
     }
   }
 
-  const CompiledRoute* path_match = nullptr;
-  for (const CompiledRoute& compiled : routes_) {
+  RouteSet path_matches = 0;
+  for (std::size_t r = 0; r < routes_.size(); ++r) {
+    const CompiledRoute& compiled = routes_[r];
     if (compiled.segments.size() != count) continue;
     bool same_path = true;
     for (std::size_t i = 0; i < count && same_path; ++i)
       same_path = isParam(compiled.segments[i]) || compiled.segments[i] == segments[i];
     if (!same_path) continue;
-    path_match = &compiled;
+    path_matches |= RouteSet{1} << r;
     if (compiled.route->method != method) continue;
     result.kind = RouteMatch::Kind::found;
     result.route = compiled.route;
@@ -160,9 +213,9 @@ RouteMatch Router::match(std::string_view method, std::string_view target) const
     }
     return result;
   }
-  if (path_match != nullptr) {
+  if (path_matches != 0) {
     result.kind = RouteMatch::Kind::method_not_allowed;
-    result.allow = allow_[path_match->path_group];
+    if (const std::string* allow = allowFor(path_matches)) result.allow = *allow;
   }
   return result;
 }

@@ -61,6 +61,69 @@ ApiResponse reactivateOrganizationHandler(const Services& services, const Call& 
                  });
 }
 
+// ---- The reads (lifecycle §5) ----
+
+// GET {base}/users/{id}
+ApiResponse getUserHandler(const Services& services, const Call& call) {
+  return respond(call, services.admin.getUser(call.actor, call.params.get("id")),
+                 [](const User& user) { return dataEnvelope(kUserRetrievedMessage, userView(user)); });
+}
+
+// GET {base}/users?organization_id=&status=&after=&limit= (values checked by parseUserListQuery).
+ApiResponse listUsersHandler(const Services& services, const Call& call) {
+  UserListRequest request;
+  request.organization_id = call.query.copy("organization_id");
+  if (const auto status = call.query.get("status")) request.status = parseStatusFilter(*status);
+  request.after = call.query.copy("after");
+  if (const auto limit = call.query.get("limit")) request.limit = parseLimit(*limit).value_or(0);
+  return respond(call, services.admin.listUsers(call.actor, request), &userPageEnvelope);
+}
+
+// GET {base}/organizations/{id}
+ApiResponse getOrganizationHandler(const Services& services, const Call& call) {
+  return respond(call, services.admin.getOrganization(call.actor, call.params.get("id")), [](const Organization& org) {
+    return dataEnvelope(kOrganizationRetrievedMessage, organizationView(org));
+  });
+}
+
+// GET {base}/audit-events?after=&limit=&target_id=&actor_id=&action= (checked by parseAuditQuery).
+ApiResponse auditEventsHandler(const Services& services, const Call& call) {
+  AuditRequest request;
+  request.target_id = call.query.copy("target_id");
+  request.actor_id = call.query.copy("actor_id");
+  request.action = call.query.copy("action");
+  if (const auto after = call.query.get("after")) request.after = parseAuditCursor(*after);
+  if (const auto limit = call.query.get("limit")) request.limit = parseLimit(*limit).value_or(0);
+  return respond(call, services.admin.auditEvents(call.actor, request), &auditPageEnvelope);
+}
+
+// A parameter whose value the adapter cannot even read as its type.
+std::optional<FieldError> unreadable(const QueryParams& q, const char* name, bool (*readable)(std::string_view),
+                                     const char* message) {
+  const auto value = q.get(name);
+  if (!value || readable(*value)) return std::nullopt;
+  return FieldError{name, message, printableQueryText(*value)};
+}
+
+bool isLimit(std::string_view text) { return parseLimit(text).has_value(); }
+bool isStatus(std::string_view text) { return parseStatusFilter(text).has_value(); }
+bool isCursor(std::string_view text) { return parseAuditCursor(text).has_value(); }
+
+std::optional<FieldError> parseNoQuery(std::string_view query, Call& call) { return parseQuery(query, {}, call.query); }
+
+std::optional<FieldError> parseUserListQuery(std::string_view query, Call& call) {
+  if (auto refused = parseQuery(query, {"organization_id", "status", "after", "limit"}, call.query)) return refused;
+  if (auto refused = unreadable(call.query, "status", &isStatus, "invalid_value")) return refused;
+  return unreadable(call.query, "limit", &isLimit, "invalid_format");
+}
+
+std::optional<FieldError> parseAuditQuery(std::string_view query, Call& call) {
+  if (auto refused = parseQuery(query, {"after", "limit", "target_id", "actor_id", "action"}, call.query))
+    return refused;
+  if (auto refused = unreadable(call.query, "after", &isCursor, "invalid_format")) return refused;
+  return unreadable(call.query, "limit", &isLimit, "invalid_format");
+}
+
 // At most `max` bytes of `text`, not splitting a UTF-8 sequence.
 std::string_view utf8Prefix(std::string_view text, std::size_t max) {
   if (text.size() <= max) return text;
@@ -207,6 +270,11 @@ const std::vector<Route>& apiRoutes() {
       {"PATCH", "/users/{id}/suspend", &parseReasonBody, &suspendUserHandler},
       {"PATCH", "/organizations/{id}/suspend", &parseReasonBody, &suspendOrganizationHandler},
       {"PATCH", "/organizations/{id}/reactivate", &parseReasonBody, &reactivateOrganizationHandler},
+      // The reads take no body, and refuse a query parameter they do not know.
+      {"GET", "/users/{id}", nullptr, &getUserHandler, &parseNoQuery},
+      {"GET", "/users", nullptr, &listUsersHandler, &parseUserListQuery},
+      {"GET", "/organizations/{id}", nullptr, &getOrganizationHandler, &parseNoQuery},
+      {"GET", "/audit-events", nullptr, &auditEventsHandler, &parseAuditQuery},
   };
   return routes;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "useradmin/beast/query.hpp"
 #include "useradmin/beast/router.hpp"
 #include "useradmin/clock.hpp"
 #include "useradmin/domain.hpp"
@@ -70,11 +71,18 @@ struct Call {
   PathParams params;
   /// The request body's `reason`, recorded with the audit event.
   std::string note;
+  /// The query parameters, for routes with a query parser (already
+  /// checked by it); empty otherwise.
+  QueryParams query;
 };
 
 /// Reads a route's request body into `call`; returns the offending field
 /// when the body is refused (answered as 400 validation failed).
 using BodyParser = std::optional<FieldError> (*)(std::string_view body, Call& call);
+/// Reads a route's query string (the part after `?`, possibly empty) into
+/// `call`; returns the offending parameter when it is refused (answered as
+/// 400 validation failed).
+using QueryParser = std::optional<FieldError> (*)(std::string_view query, Call& call);
 /// Runs a route: one call into the library, turned into a response.
 using Handler = ApiResponse (*)(const Services& services, const Call& call);
 
@@ -86,11 +94,15 @@ struct Route {
   std::string_view pattern;
   BodyParser parse_body;
   Handler handler;
+  /// Null: the query string is ignored (the PATCH routes, as the contract
+  /// keeps them).
+  QueryParser parse_query = nullptr;
 };
 
 /// The adapter's route table: `PATCH /users/{id}/reactivate`,
 /// `PATCH /users/{id}/suspend`, `PATCH /organizations/{id}/suspend`,
-/// `PATCH /organizations/{id}/reactivate`. New endpoints add a line here
+/// `PATCH /organizations/{id}/reactivate`, and the reads `GET /users/{id}`,
+/// `GET /users`, `GET /organizations/{id}`, `GET /audit-events`. New endpoints add a line here
 /// (and a handler), not a branch in the server.
 USERADMIN_API const std::vector<Route>& apiRoutes();
 
@@ -127,7 +139,8 @@ class USERADMIN_API Api {
   /// Everything that needs no storage, in this order: the client-address
   /// rate limit (429), routing (404 route not found, 405), the bearer token
   /// (401: absent, not `Bearer`, several `Authorization` fields, or refused
-  /// by the verifier), the actor rate limit (429), the body (400). Pure CPU;
+  /// by the verifier), the actor rate limit (429), the query string of
+  /// routes that read one, then the body (400). Pure CPU;
   /// meant for the I/O thread.
   Prepared prepare(const ApiRequest& request) const;
 

@@ -12,6 +12,7 @@
 
 #include "useradmin/domain.hpp"
 #include "useradmin/error.hpp"
+#include "useradmin/user_store.hpp"
 #include "useradmin/export.hpp"
 
 namespace useradmin::beast {
@@ -26,6 +27,10 @@ inline constexpr std::string_view kReactivatedMessage = "user reactivated succes
 inline constexpr std::string_view kUserSuspendedMessage = "user suspended successfully";
 inline constexpr std::string_view kOrganizationSuspendedMessage = "organization suspended successfully";
 inline constexpr std::string_view kOrganizationReactivatedMessage = "organization reactivated successfully";
+inline constexpr std::string_view kUserRetrievedMessage = "user retrieved successfully";
+inline constexpr std::string_view kUsersRetrievedMessage = "users retrieved successfully";
+inline constexpr std::string_view kOrganizationRetrievedMessage = "organization retrieved successfully";
+inline constexpr std::string_view kAuditEventsRetrievedMessage = "audit events retrieved successfully";
 inline constexpr std::string_view kRouteNotFoundMessage = "route not found";
 inline constexpr std::string_view kMethodNotAllowedMessage = "method not allowed";
 inline constexpr std::string_view kTooManyRequestsMessage = "too many requests";
@@ -90,6 +95,20 @@ USERADMIN_API std::string dataEnvelope(std::string_view message, boost::json::ob
 /// (e.g. `suspended_users_count`) = `count`.
 USERADMIN_API std::string organizationEnvelope(const Organization& org, std::string_view count_key, std::size_t count,
                                                std::string_view message);
+
+/// One audit event as `GET /audit-events` lists it: `id, cursor, time,
+/// action, actor_id, target_type, target_id, target_organization_id,
+/// outcome, reason, request_id, client_address, note` (`cursor` in its
+/// text form, a missing target organization as null).
+USERADMIN_API boost::json::object auditEventView(const AuditEvent& event, const boost::json::storage_ptr& sp = {});
+
+/// The 200 envelope of a page of users:
+/// `{"users": [user view...], "next_after": "<id>" | null}`.
+USERADMIN_API std::string userPageEnvelope(const UserPage& page);
+
+/// The 200 envelope of a page of audit events:
+/// `{"events": [...], "next_after": "<cursor>" | null}`.
+USERADMIN_API std::string auditPageEnvelope(const AuditPage& page);
 
 }  // namespace useradmin::beast
 

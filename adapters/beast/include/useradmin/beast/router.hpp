@@ -5,8 +5,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "useradmin/export.hpp"
@@ -50,7 +52,8 @@ struct RouteMatch {
     /// No route has this path: answer 404 "route not found".
     not_found,
     /// Some route has this path, but not with this method: answer 405 with
-    /// `allow` (e.g. "PATCH") as the `Allow` header.
+    /// `allow` as the `Allow` header: every method any route of the table
+    /// accepts for this path, once each, in table order (e.g. "GET, PATCH").
     method_not_allowed,
   };
   Kind kind = Kind::not_found;
@@ -87,15 +90,23 @@ class USERADMIN_API Router {
   const std::string& basePath() const noexcept { return base_path_; }
 
  private:
+  /// Most routes in a table (they are tracked as bits of a RouteSet).
+  static constexpr std::size_t kMaxRoutes = 64;
+  /// Most distinct path shapes tried per segment count when building.
+  static constexpr std::size_t kMaxPathShapes = 1 << 16;
+  using RouteSet = std::uint64_t;  // bit r: routes_[r]
   struct CompiledRoute {
     const Route* route;
     std::vector<std::string_view> segments;  // literal text or "{name}"
-    std::size_t path_group;                  // index into allow_
   };
+  void addAllowValues(std::size_t length);
+  const std::string* allowFor(RouteSet routes) const noexcept;
+
   std::string base_path_;
   std::vector<CompiledRoute> routes_;
-  // One "Allow" value per distinct path pattern, e.g. "PATCH".
-  std::vector<std::string> allow_;
+  // The "Allow" value (e.g. "GET, PATCH") of every set of routes that can
+  // match one path: each method of those routes, once, in table order.
+  std::vector<std::pair<RouteSet, std::string>> allow_;
 };
 
 }  // namespace useradmin::beast

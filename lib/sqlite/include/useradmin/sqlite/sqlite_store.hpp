@@ -36,7 +36,7 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   /// Most units of work committed together by the writer (group commit).
   std::size_t max_batch = 64;
-  /// Reader connections (for findUser/auditEvents outside units of work).
+  /// Reader connections (for findUser and read() outside units of work).
   std::size_t readers = 4;
   /// Run `PRAGMA quick_check` on open and refuse a damaged file. It reads
   /// the whole database (about a second per few hundred MB), so embedders
