@@ -90,6 +90,32 @@ struct Connection {
   }
 };
 
+// A 200's data is the shape its message announces: a user in the state the
+// operation leaves it in, an organization with its cascade count, or a page.
+void checkSuccess(std::string_view message, const json::value& data, std::string_view body) {
+  fuzz::check(data.is_object(), "200 data is not an object", body);
+  const json::object& object = data.as_object();
+  auto has = [&](std::string_view key) { return object.contains(key); };
+  if (message == "user reactivated successfully")
+    fuzz::check(has("id") && object.at("status") == "active", "reactivation left no active user", body);
+  else if (message == "user suspended successfully")
+    fuzz::check(has("id") && object.at("status") == "suspended", "suspension left no suspended user", body);
+  else if (message == "organization suspended successfully")
+    fuzz::check(has("id") && has("suspended_users_count") && object.at("suspended") == true,
+                "organization suspension without its count", body);
+  else if (message == "organization reactivated successfully")
+    fuzz::check(has("id") && has("reactivated_users_count") && object.at("suspended") == false,
+                "organization reactivation without its count", body);
+  else if (message == "user retrieved successfully" || message == "organization retrieved successfully")
+    fuzz::check(has("id"), "a read without an id", body);
+  else if (message == "users retrieved successfully")
+    fuzz::check(has("users") && has("next_after"), "a user page without users or next_after", body);
+  else if (message == "audit events retrieved successfully")
+    fuzz::check(has("events") && has("next_after"), "an audit page without events or next_after", body);
+  else
+    fuzz::fail("a 200 with an undocumented message", body);
+}
+
 bool documented(unsigned status) {
   for (const unsigned s : beast::kResponseStatuses)
     if (s == status) return true;
@@ -113,9 +139,7 @@ void checkResponse(const beast::ApiResponse& response) {
   fuzz::check(data != nullptr, "the envelope has no data", response.body);
   if (response.status == 401) fuzz::check(data->is_object() && data->as_object().empty(), "401 data is not {}");
   if (response.status == 405) fuzz::check(!response.allow.empty(), "405 without Allow");
-  if (response.status == 200)
-    fuzz::check(data->is_object() && data->as_object().contains("id") && data->at("status") == "active",
-                "200 is not an active user", response.body);
+  if (response.status == 200) checkSuccess(message->as_string(), *data, response.body);
   fuzz::check(response.retry_after == 0 || response.status == 429, "Retry-After outside a 429");
 }
 
