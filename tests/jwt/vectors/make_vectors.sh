@@ -72,7 +72,10 @@ payload='{"sub":"usr_interop","iss":"https://issuer.example","aud":["useradmin",
 # ECDSA signatures come out as DER; JWS wants r||s, each left-padded to 32 bytes.
 der_to_raw() {
   openssl asn1parse -inform DER -in "$1" | sed -n 's/.*INTEGER *://p' | while read -r int; do
-    int=$(printf '%064s' "${int: -64}" | tr ' ' 0)
+    # A negative substring offset longer than the string gives "" in bash,
+    # so only cut when there is more than 64 digits to cut.
+    [ ${#int} -gt 64 ] && int=${int: -64}
+    int=$(printf '%64s' "$int" | tr ' ' 0)
     printf '%s' "$int"
   done | hex2bin
 }
