@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 
 #include "cli_options.hpp"
 #include "demo.hpp"
+#include "startup.hpp"
 #include "useradmin/authorizer.hpp"
 #include "useradmin/beast/server.hpp"
 #include "useradmin/clock.hpp"
@@ -141,28 +143,42 @@ int run(const CliOptions& o) {
   auto verifier = makeJwtVerifier(jwt);
   if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
 
-  // Storage.
+  // A failed start changes nothing: fixtures are checked and the listen
+  // address tried before the database is touched, and a database this run
+  // created is removed again if the start fails after all.
   const Policy& policy = defaultPolicy();
+  const Timestamp now = systemClock().now();
+  std::optional<Dataset> demo_data;
+  if (o.demo) {
+    auto data = loadFixture(server::demoFixture(), policy, now);
+    if (!data) return runtimeError("demo fixture refused: " + describe(data.error()));
+    demo_data = std::move(*data);
+  }
+  std::optional<Dataset> seed_data;
+  if (o.seed) {
+    std::string text;
+    if (!readFile(*o.seed, text)) return runtimeError("cannot read seed file " + *o.seed);
+    auto data = loadFixture(text, policy, now);
+    if (!data) return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(data.error()));
+    seed_data = std::move(*data);
+  }
+  if (std::string unusable = server::checkListenAddress(o.host, o.port); !unusable.empty())
+    return runtimeError(unusable);
+  server::CreatedDatabaseGuard created_database(db_path);
+
+  // Storage.
   SqliteStoreOptions store_options;
   store_options.path = db_path;
   store_options.durability = o.durability;
   store_options.policy = &policy;
   auto store = openSqliteStore(store_options);
   if (!store) return runtimeError("cannot open database " + db_path + ": " + describe(store.error()));
-
-  const Timestamp now = systemClock().now();
-  if (o.demo) {
-    auto data = loadFixture(server::demoFixture(), policy, now);
-    if (!data) return runtimeError("demo fixture refused: " + describe(data.error()));
-    if (auto seeded = (*store)->seed(*data); !seeded)
+  if (demo_data) {
+    if (auto seeded = (*store)->seed(*demo_data); !seeded)
       return runtimeError("cannot seed the demo data: " + describe(seeded.error()));
   }
-  if (o.seed) {
-    std::string text;
-    if (!readFile(*o.seed, text)) return runtimeError("cannot read seed file " + *o.seed);
-    auto data = loadFixture(text, policy, now);
-    if (!data) return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(data.error()));
-    if (auto seeded = (*store)->seed(*data); !seeded)
+  if (seed_data) {
+    if (auto seeded = (*store)->seed(*seed_data); !seeded)
       return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(seeded.error()));
   }
 
@@ -193,6 +209,7 @@ int run(const CliOptions& o) {
   auto started = beast::Server::start(options, {service, **verifier, systemClock()});
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
+  created_database.keep();
 
   if (o.demo) {
     server::DemoPrintout demo;
@@ -219,10 +236,14 @@ int run(const CliOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto parsed = server::parseCli(argc, argv);
+  const auto parsed = server::parseCli(argc, argv, [](const char* name) { return std::getenv(name); });
   if (!parsed.error.empty()) return usageError(parsed.error);
   if (parsed.options.help) {
     std::cout << server::usageText(kProgram);
+    return 0;
+  }
+  if (parsed.options.version) {
+    std::cout << kProgram << " " << USERADMIN_VERSION << "\n";
     return 0;
   }
   try {
