@@ -1,65 +1,43 @@
-// Embedding useradmin: load a fixture into the in-memory store and reactivate
-// a user, the way a service that brings its own storage would wire it.
-//
-//   useradmin-embed-example FIXTURE.json ACTOR_ID USER_ID
-#include <fstream>
+// Embedding useradmin on the in-memory store: load a hierarchy, reactivate a
+// user, suspend an organization with its users. README.md shows this file.
 #include <iostream>
-#include <sstream>
 
-#include "useradmin/useradmin.hpp"
+#include "useradmin/useradmin.hpp"  // the core; the SQLite store: "useradmin/sqlite/sqlite_store.hpp"
 
-namespace {
-
-void printError(const useradmin::Error& e) {
-  std::cout << "refused: " << useradmin::toString(e.code) << " (" << e.message << ")";
-  for (const auto& f : e.fields) std::cout << " " << f.key << "=" << f.message << " value=" << f.value;
-  std::cout << " reason=" << e.reason << "\n";
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+int main() {
   using namespace useradmin;
-  if (argc != 4) {
-    std::cerr << "usage: " << argv[0] << " FIXTURE.json ACTOR_ID USER_ID\n";
-    return 2;
-  }
-  std::ifstream in(argv[1], std::ios::binary);
-  if (!in) {
-    std::cerr << "cannot read " << argv[1] << "\n";
-    return 1;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-
   const Policy& policy = defaultPolicy();
-  auto data = loadFixture(text.str(), policy, systemClock().now());
-  if (!data) {
-    std::cerr << "fixture refused: " << data.error().fields.at(0).key << ": " << data.error().fields.at(0).message
-              << "\n";
-    return 1;
-  }
-  auto store = makeMemoryStore(policy);
-  if (Status seeded = store->seed(*data); !seeded) {
-    printError(seeded.error());
-    return 1;
-  }
+  auto data = loadFixture(R"({
+    "organizations": [
+      {"id": "org_owner", "name": "Acme HQ", "type": "owner"},
+      {"id": "org_r1", "name": "Reseller One", "type": "reseller", "parent_id": "org_owner"},
+      {"id": "org_c1", "name": "Customer One", "type": "customer", "parent_id": "org_r1"}],
+    "users": [
+      {"id": "usr_root", "username": "root", "email": "root@example.com",
+       "organization_id": "org_owner", "roles": ["super"], "status": "active"},
+      {"id": "usr_123456789", "username": "jdoe", "email": "jdoe@example.com",
+       "organization_id": "org_c1", "roles": ["support"], "status": "suspended"},
+      {"id": "usr_c1_alice", "username": "alice", "email": "alice@example.com",
+       "organization_id": "org_c1", "roles": ["admin"], "status": "active"}]})",
+                          policy, systemClock().now());
+  auto store = makeMemoryStore(policy);  // or openSqliteStore({"users.db"}), or your own UserStore
+  if (!data || !store->seed(*data)) return 1;
   auto authorizer = makePolicyAuthorizer(policy);
-  ReactivationService service({*store, *authorizer, systemClock(), nullptr});
+  AdminService service({*store, *authorizer, systemClock(), /*directory=*/nullptr});
 
   Actor actor;
-  actor.user_id = argv[2];
-  actor.credential_issued_at = systemClock().now();  // a credential issued just now
-  actor.request_id = "example-1";
-  auto result = service.reactivateUser(actor, argv[3], "reactivated by the embedding example");
-  if (!result) {
-    printError(result.error());
+  actor.user_id = "usr_root";
+  actor.credential_issued_at = systemClock().now();  // when the caller's credential was issued (rule 1)
+  auto user = service.reactivateUser(actor, "usr_123456789", "ticket 42");
+  if (!user) {
+    std::cout << "refused: " << toString(user.error().code) << "\n";  // not_found, permission_denied, ...
     return 1;
   }
-  std::cout << "reactivated " << result->id << " (" << result->username << "): status=" << toString(result->status)
-            << " version=" << result->version << " updated_at=" << formatRfc3339(result->updated_at) << "\n";
-  for (const auto& event : store->auditEvents().value().events)
-    std::cout << "audit #" << event.id << ": " << event.action << " by " << event.actor_id << " on "
-              << event.target_id << " -> " << event.outcome << " (" << event.reason << ")\n";
+  std::cout << "reactivated " << user->id << ": " << toString(user->status) << ", version " << user->version << "\n";
+
+  auto cascade = service.suspendOrganization(actor, "org_c1", "unpaid invoices");
+  if (!cascade) return 1;
+  std::cout << "suspended " << cascade->organization.id << " and " << cascade->changed_user_ids.size()
+            << " users\n";
   return 0;
 }

@@ -1,10 +1,12 @@
 #include "cli_options.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace useradmin::server {
 
@@ -44,7 +46,45 @@ bool parseWholeSeconds(const std::string& text, std::chrono::seconds& out) {
   return true;
 }
 
+// A flag's setter: false on a malformed value.
+using Setter = std::function<bool(const std::string&)>;
+
+// "true|1|yes|on" or "false|0|no|off", for switches set from the environment.
+bool parseSwitch(const std::string& text, bool& out) {
+  const bool on = text == "true" || text == "1" || text == "yes" || text == "on";
+  const bool off = text == "false" || text == "0" || text == "no" || text == "off";
+  if (on || off) out = on;
+  return on || off;
+}
+
+// Sets, from USERADMIN_<FLAG>, every flag the command line did not give.
+// Returns a usage error, or an empty string.
+std::string applyEnvironment(const std::map<std::string, Setter>& valued, const std::set<std::string>& given,
+                             const EnvironmentLookup& environment, CliOptions& o) {
+  const auto lookup = [&](const std::string& flag) -> std::optional<std::string> {
+    if (given.count(flag) != 0) return std::nullopt;
+    const char* value = environment(environmentName(flag).c_str());
+    if (value == nullptr || *value == '\0') return std::nullopt;
+    return std::string(value);
+  };
+  const auto invalid = [](const std::string& flag, const std::string& value) {
+    return "invalid value '" + value + "' for " + environmentName(flag) + " (" + flag + ")";
+  };
+  for (const auto& [flag, set] : valued) {
+    if (auto value = lookup(flag); value && !set(*value)) return invalid(flag, *value);
+  }
+  if (auto value = lookup("--demo"); value && !parseSwitch(*value, o.demo)) return invalid("--demo", *value);
+  return {};
+}
+
 }  // namespace
+
+std::string environmentName(const std::string& flag) {
+  std::string name = "USERADMIN_";
+  for (const char c : flag.substr(flag.rfind("--", 0) == 0 ? 2 : 0))
+    name += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
 
 bool parseListen(const std::string& text, std::string& host, std::uint16_t& port) {
   const auto colon = text.rfind(':');
@@ -124,23 +164,34 @@ Extensions:
                                 an iat in the future is refused; see docs/security.md)
   --rate-limit-ip RATE|off      token bucket per client address; RATE is N, N/s or N/m
                                 (default off; 50/s with --demo)
-  --rate-limit-ip-burst N       bucket size (default: RATE per second, at least 1)
+  --rate-limit-ip-burst N       bucket size (default: one second of RATE, rounded up,
+                                at least 1; 100 for the --demo default)
   --rate-limit-actor RATE|off   token bucket per authenticated user (default off;
                                 10/s with --demo)
-  --rate-limit-actor-burst N    bucket size (default: RATE per second, at least 1)
+  --rate-limit-actor-burst N    bucket size (default: one second of RATE, rounded up,
+                                at least 1; 20 for the --demo default)
   --access-log on|off           one JSON line per request on stderr (default on)
+  --version                     print "useradmin-server VERSION" and exit
+
+Environment:
+  Every option above except --help and --version can also be set by the
+  variable USERADMIN_<OPTION>: the name without its leading dashes, upper case,
+  dashes as underscores (--listen -> USERADMIN_LISTEN, --db -> USERADMIN_DB,
+  --jwt-hs256-secret-file -> USERADMIN_JWT_HS256_SECRET_FILE). A flag on the
+  command line wins over its variable (for a repeatable flag, the variable's
+  single value is dropped); an empty variable counts as unset. USERADMIN_DEMO
+  takes true|false (also 1|0, yes|no, on|off).
 
 Exit status: 0 after a graceful shutdown, 1 on a runtime error (bad database,
 fixture, key or address), 2 on a usage error.
 )";
 }
 
-CliParse parseCli(int argc, const char* const* argv) {
+CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& environment) {
   CliParse out;
   CliOptions& o = out.options;
 
   // Flags with a value: name -> setter returning false on a bad value.
-  using Setter = std::function<bool(const std::string&)>;
   const auto rate = [](RateFlag& flag) {
     return [&flag](const std::string& v) {
       flag.given = true;
@@ -204,14 +255,20 @@ CliParse parseCli(int argc, const char* const* argv) {
        }},
   };
 
+  std::set<std::string> given;  // flags on the command line: the environment does not apply
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       o.help = true;
       continue;
     }
+    if (arg == "--version") {
+      o.version = true;
+      continue;
+    }
     if (arg == "--demo") {
       o.demo = true;
+      given.insert(arg);
       continue;
     }
     std::string value;
@@ -237,7 +294,9 @@ CliParse parseCli(int argc, const char* const* argv) {
       out.error = "invalid value '" + value + "' for " + arg;
       return out;
     }
+    given.insert(arg);
   }
+  if (environment) out.error = applyEnvironment(valued, given, environment, o);
   return out;
 }
 

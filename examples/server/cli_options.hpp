@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ struct CliOptions {
   std::size_t threads = 0;  // 0: hardware concurrency
   bool demo = false;
   bool help = false;
+  bool version = false;
 
   // Extensions.
   std::string demo_dir = "useradmin-demo";
@@ -60,10 +62,23 @@ struct CliParse {
   std::string error;  // not empty: usage error (exit 2)
 };
 
+/// Looks up an environment variable: its value, or null when unset.
+using EnvironmentLookup = std::function<const char*(const char*)>;
+
 /// Parses argv. Flags take their value as the next argument or after `=`
 /// (`--listen=127.0.0.1:0`). Unknown flags, missing or malformed values and
 /// stray arguments are usage errors.
-CliParse parseCli(int argc, const char* const* argv);
+///
+/// With `environment`, every flag not given on the command line may also come
+/// from the variable USERADMIN_<FLAG> (environmentName); the command line
+/// wins, a repeatable flag given there drops the variable's value, and an
+/// empty variable counts as unset. A malformed value is a usage error naming
+/// the variable.
+CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& environment = {});
+
+/// The environment variable for a flag: "--jwt-hs256-secret-file" ->
+/// "USERADMIN_JWT_HS256_SECRET_FILE".
+std::string environmentName(const std::string& flag);
 
 /// The --help text.
 std::string usageText(const std::string& program);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 
 #include "cli_options.hpp"
 #include "demo.hpp"
+#include "startup.hpp"
 #include "useradmin/authorizer.hpp"
 #include "useradmin/beast/server.hpp"
 #include "useradmin/clock.hpp"
@@ -24,6 +26,7 @@
 #include "useradmin/policy.hpp"
 #include "useradmin/admin_service.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
+#include "useradmin/user_store.hpp"
 
 namespace {
 
@@ -100,6 +103,44 @@ void raiseOpenFileLimit() {
     std::cerr << kProgram << ": warning: cannot raise the open-file limit to the hard limit\n";
 }
 
+// The demo data and the --seed fixture, parsed and checked against the model
+// before anything is written.
+struct StartData {
+  std::optional<Dataset> demo;
+  std::optional<Dataset> seed;
+};
+
+// Fills `out`; returns why a fixture was refused, or an empty string.
+std::string loadStartData(const CliOptions& o, const Policy& policy, StartData& out) {
+  const Timestamp now = systemClock().now();
+  if (o.demo) {
+    auto data = loadFixture(server::demoFixture(), policy, now);
+    if (!data) return "demo fixture refused: " + describe(data.error());
+    out.demo = std::move(*data);
+  }
+  if (o.seed) {
+    std::string text;
+    if (!readFile(*o.seed, text)) return "cannot read seed file " + *o.seed;
+    auto data = loadFixture(text, policy, now);
+    if (!data) return "seed " + *o.seed + " refused, nothing loaded: " + describe(data.error());
+    out.seed = std::move(*data);
+  }
+  return {};
+}
+
+// Loads the demo data (resetting the demo users), then the seed; returns why
+// the store refused one, or an empty string.
+std::string seedStore(UserStore& store, const CliOptions& o, const StartData& data) {
+  if (data.demo) {
+    if (auto seeded = store.seed(*data.demo); !seeded) return "cannot seed the demo data: " + describe(seeded.error());
+  }
+  if (data.seed) {
+    if (auto seeded = store.seed(*data.seed); !seeded)
+      return "seed " + *o.seed + " refused, nothing loaded: " + describe(seeded.error());
+  }
+  return {};
+}
+
 int run(const CliOptions& o) {
   raiseOpenFileLimit();
 
@@ -141,30 +182,24 @@ int run(const CliOptions& o) {
   auto verifier = makeJwtVerifier(jwt);
   if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
 
-  // Storage.
+  // A failed start changes nothing: fixtures are checked and the listen
+  // address tried before the database is touched, and a database this run
+  // created is removed again if the start fails after all.
   const Policy& policy = defaultPolicy();
+  StartData start_data;
+  if (std::string refused = loadStartData(o, policy, start_data); !refused.empty()) return runtimeError(refused);
+  if (std::string unusable = server::checkListenAddress(o.host, o.port); !unusable.empty())
+    return runtimeError(unusable);
+  server::CreatedDatabaseGuard created_database(db_path);
+
+  // Storage.
   SqliteStoreOptions store_options;
   store_options.path = db_path;
   store_options.durability = o.durability;
   store_options.policy = &policy;
   auto store = openSqliteStore(store_options);
   if (!store) return runtimeError("cannot open database " + db_path + ": " + describe(store.error()));
-
-  const Timestamp now = systemClock().now();
-  if (o.demo) {
-    auto data = loadFixture(server::demoFixture(), policy, now);
-    if (!data) return runtimeError("demo fixture refused: " + describe(data.error()));
-    if (auto seeded = (*store)->seed(*data); !seeded)
-      return runtimeError("cannot seed the demo data: " + describe(seeded.error()));
-  }
-  if (o.seed) {
-    std::string text;
-    if (!readFile(*o.seed, text)) return runtimeError("cannot read seed file " + *o.seed);
-    auto data = loadFixture(text, policy, now);
-    if (!data) return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(data.error()));
-    if (auto seeded = (*store)->seed(*data); !seeded)
-      return runtimeError("seed " + *o.seed + " refused, nothing loaded: " + describe(seeded.error()));
-  }
+  if (std::string refused = seedStore(**store, o, start_data); !refused.empty()) return runtimeError(refused);
 
   // The library.
   auto authorizer = makePolicyAuthorizer(policy);
@@ -193,6 +228,7 @@ int run(const CliOptions& o) {
   auto started = beast::Server::start(options, {service, **verifier, systemClock()});
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
+  created_database.keep();
 
   if (o.demo) {
     server::DemoPrintout demo;
@@ -219,10 +255,14 @@ int run(const CliOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto parsed = server::parseCli(argc, argv);
+  const auto parsed = server::parseCli(argc, argv, [](const char* name) { return std::getenv(name); });
   if (!parsed.error.empty()) return usageError(parsed.error);
   if (parsed.options.help) {
     std::cout << server::usageText(kProgram);
+    return 0;
+  }
+  if (parsed.options.version) {
+    std::cout << kProgram << " " << USERADMIN_VERSION << "\n";
     return 0;
   }
   try {

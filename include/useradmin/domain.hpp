@@ -54,7 +54,7 @@ struct Organization {
   /// Incremented on every change; the compare-and-set key.
   std::int64_t version = 1;
 
-  friend bool operator==(const Organization&, const Organization&);
+  friend USERADMIN_API bool operator==(const Organization&, const Organization&);
 };
 
 enum class UserStatus { active, suspended, deleted };
@@ -82,7 +82,7 @@ struct User {
   /// Incremented on every change; the compare-and-set key.
   std::int64_t version = 1;
 
-  friend bool operator==(const User&, const User&);
+  friend USERADMIN_API bool operator==(const User&, const User&);
 };
 
 /// Who is calling, as established by the caller's authentication layer.

@@ -56,7 +56,7 @@ struct FieldError {
 /// `reason` is a stable machine code for audit records and logs (e.g.
 /// "outside_hierarchy", which a client only ever sees as a plain not_found);
 /// `detail` is free text for the server log and is never serialized.
-struct Error {
+struct USERADMIN_API Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;
   std::vector<FieldError> fields;

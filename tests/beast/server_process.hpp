@@ -30,7 +30,9 @@ namespace useradmin::test {
 // A child process with stdout on a pipe and stderr in a file.
 class ServerProcess {
  public:
-  ServerProcess(const std::vector<std::string>& args, const std::string& stderr_path) {
+  // `environment`: extra NAME=VALUE entries on top of this process's own.
+  ServerProcess(const std::vector<std::string>& args, const std::string& stderr_path,
+                const std::vector<std::string>& environment = {}) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
     posix_spawn_file_actions_t actions;
@@ -44,7 +46,12 @@ class ServerProcess {
     std::vector<char*> argv;
     for (auto& a : argv_storage) argv.push_back(a.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, USERADMIN_SERVER_PATH, &actions, nullptr, argv.data(), environ);
+    std::vector<std::string> env_storage = environment;
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+    for (auto& e : env_storage) env.push_back(e.data());
+    env.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, USERADMIN_SERVER_PATH, &actions, nullptr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     out_ = out[0];

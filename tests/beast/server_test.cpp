@@ -244,6 +244,20 @@ TEST_CASE("server: 500 when storage fails, details only in the log", "[beast][se
   CHECK(server.logLineFor(r.header("x-request-id")).find("injected failure") != std::string::npos);
 }
 
+TEST_CASE("server: a body ends with a newline, counted in Content-Length; the envelope is unchanged",
+          "[beast][server]") {
+  TestServer server;
+  RawConnection raw(server.port());
+  raw.write("PATCH /api/users/x/reactivate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string data = raw.readUntilClosed().data;
+  INFO(data);
+  const auto blank = data.find("\r\n\r\n");
+  REQUIRE(blank != std::string::npos);
+  const std::string body = data.substr(blank + 4);
+  CHECK(body == std::string(R"({"code":401,"message":"invalid token","data":{}})") + "\n");
+  CHECK(data.find("\r\nContent-Length: " + std::to_string(body.size()) + "\r\n") != std::string::npos);
+}
+
 TEST_CASE("server: 404 route not found and 405 with Allow", "[beast][server]") {
   TestServer server;
   HttpClient client(server.port());

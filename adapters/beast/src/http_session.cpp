@@ -200,7 +200,9 @@ void appendNumber(std::string& out, std::uint64_t value) {
 std::string_view pathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // Writes the status line, the headers and (unless `head`) the body of
-// `response` into `out`.
+// `response` into `out`. A body goes out with a final newline (counted in
+// Content-Length), so pasted curl output does not run into the prompt; the
+// envelope JSON itself is unchanged.
 void serializeResponse(std::string& out, const ApiResponse& response, std::string_view request_id, bool keep_alive,
                        bool head) {
   out.clear();
@@ -227,9 +229,10 @@ void serializeResponse(std::string& out, const ApiResponse& response, std::strin
   }
   out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   out += "Content-Length: ";
-  appendNumber(out, response.body.size());
+  const bool has_body = !response.body.empty();
+  appendNumber(out, response.body.size() + (has_body ? 1 : 0));
   out += "\r\n\r\n";
-  if (!head) out += response.body;
+  if (!head && has_body) (out += response.body) += '\n';
 }
 
 ApiResponse unavailableResponse(const ServerState& state, const char* reason) {
