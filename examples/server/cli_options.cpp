@@ -130,6 +130,7 @@ Extensions:
   --rate-limit-actor-burst N    bucket size (default: RATE per second, at least 1)
   --access-log on|off           one JSON line per request on stderr (default on)
 
+)" + directoryUsageText() + R"(
 Exit status: 0 after a graceful shutdown, 1 on a runtime error (bad database,
 fixture, key or address), 2 on a usage error.
 )";
@@ -204,6 +205,8 @@ CliParse parseCli(int argc, const char* const* argv) {
        }},
   };
 
+  const std::map<std::string, Setter> directory_flags = directoryFlagSetters(o.directory);
+
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -221,8 +224,10 @@ CliParse parseCli(int argc, const char* const* argv) {
       arg = arg.substr(0, eq);
       inline_value = true;
     }
-    const auto found = valued.find(arg);
-    if (found == valued.end()) {
+    const Setter* setter = nullptr;
+    if (auto plain = valued.find(arg); plain != valued.end()) setter = &plain->second;
+    else if (auto dir = directory_flags.find(arg); dir != directory_flags.end()) setter = &dir->second;
+    if (setter == nullptr) {
       out.error = arg.rfind("-", 0) == 0 ? "unknown option '" + arg + "'" : "unexpected argument '" + arg + "'";
       return out;
     }
@@ -233,11 +238,12 @@ CliParse parseCli(int argc, const char* const* argv) {
       }
       value = argv[++i];
     }
-    if (!found->second(value)) {
+    if (!(*setter)(value)) {
       out.error = "invalid value '" + value + "' for " + arg;
       return out;
     }
   }
+  out.error = checkDirectoryFlags(o.directory);
   return out;
 }
 
