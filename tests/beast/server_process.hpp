@@ -30,7 +30,11 @@ namespace useradmin::test {
 // A child process with stdout on a pipe and stderr in a file.
 class ServerProcess {
  public:
-  ServerProcess(const std::vector<std::string>& args, const std::string& stderr_path) {
+  ServerProcess(const std::vector<std::string>& args, const std::string& stderr_path)
+      : ServerProcess(USERADMIN_SERVER_PATH, args, stderr_path) {}
+
+  // Any program (e.g. node for the SCIM service of the directory tests).
+  ServerProcess(const std::string& program, const std::vector<std::string>& args, const std::string& stderr_path) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
     posix_spawn_file_actions_t actions;
@@ -39,12 +43,12 @@ class ServerProcess {
     posix_spawn_file_actions_addclose(&actions, out[0]);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0600);
-    std::vector<std::string> argv_storage = {USERADMIN_SERVER_PATH};
+    std::vector<std::string> argv_storage = {program};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_storage) argv.push_back(a.data());
     argv.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, USERADMIN_SERVER_PATH, &actions, nullptr, argv.data(), environ);
+    const int rc = posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     out_ = out[0];
