@@ -36,10 +36,10 @@ directory::HttpOptions httpOptions(const DirectoryFlags& flags) {
   return http;
 }
 
-// The Logto client is not part of this build yet; refused here rather than
-// accepted and ignored.
-Result<std::unique_ptr<DirectorySync>> makeLogto(const DirectoryFlags&) {
-  return Error::internal("--directory logto is not available in this build (see docs/directory.md)");
+Result<std::unique_ptr<DirectorySync>> makeLogto(const DirectoryFlags& f) {
+  auto secret = readSecret(*f.client_secret_file, "directory client secret");
+  if (!secret) return std::move(secret).error();
+  return directory::makeLogtoDirectory({*f.url, *f.client_id, std::move(*secret), *f.resource, httpOptions(f)});
 }
 
 }  // namespace

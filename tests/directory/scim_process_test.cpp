@@ -67,7 +67,7 @@ void checkLogClean(const std::string& log) {
 }  // namespace
 
 TEST_CASE("directory scim: reactivate and suspend reach the SCIM user's active, by external_id",
-          "[directory][scim][slow]") {
+          "[directory][scim][npm][slow]") {
   TempDir dir;
   ScimService scim(dir.file("scim.err"));
   scim.createUser("scim-jdoe", false);
@@ -86,7 +86,7 @@ TEST_CASE("directory scim: reactivate and suspend reach the SCIM user's active, 
 }
 
 TEST_CASE("directory scim: a 4xx, a 5xx and a timeout are external_api_error and leave the user as it was",
-          "[directory][scim][slow]") {
+          "[directory][scim][npm][slow]") {
   TempDir dir;
   ScimService scim(dir.file("scim.err"));
   DirectoryServer server(scim.url(), {"--directory-timeout", "0.5"});
@@ -117,14 +117,14 @@ TEST_CASE("directory scim: a 4xx, a 5xx and a timeout are external_api_error and
   checkLogClean(server.log());
 }
 
-TEST_CASE("directory scim: a directory that is down is external_api_error (unreachable)", "[directory][scim][slow]") {
+TEST_CASE("directory scim: a directory that is down is external_api_error (unreachable)", "[directory][scim][npm][slow]") {
   DirectoryServer server("http://127.0.0.1:1/scim");
   checkExternalError(server.patch("usr_123456789", "reactivate"), "unreachable", "null");
   CHECK(server.localStatus("usr_123456789") == "suspended");
   checkLogClean(server.log());
 }
 
-TEST_CASE("directory scim: a slow directory does not slow requests that do not need it", "[directory][scim][slow]") {
+TEST_CASE("directory scim: a slow directory does not slow requests that do not need it", "[directory][scim][npm][slow]") {
   TempDir dir;
   ScimService scim(dir.file("scim.err"));
   scim.createUser("scim-jdoe", false);
@@ -152,7 +152,7 @@ TEST_CASE("directory scim: a slow directory does not slow requests that do not n
 }
 
 TEST_CASE("directory scim: https with a throwaway CA; an untrusted certificate or a wrong host name fails",
-          "[directory][scim][tls][slow]") {
+          "[directory][scim][tls][npm][slow]") {
   TempDir dir;
   const std::string d = dir.file("");
   // A CA, and a server certificate for "localhost" only (no IP address).
