@@ -84,8 +84,15 @@ void tellDirectoryOfCascade(const ServiceDeps& deps, const std::vector<std::stri
   for (const std::string& id : user_ids) {
     auto user = deps.store.findUser(id);
     // Best effort until the durable outbox exists: a refusal, or a user
-    // that cannot be read back, leaves the cascade as committed.
-    if (user && *user) static_cast<void>(notify(*deps.directory, **user));
+    // that cannot be read back, leaves the cascade as committed. A
+    // directory that is down or timing out would cost every remaining user
+    // a full timeout inside the request, so the first such failure ends it.
+    if (!user || !*user) continue;
+    Status told = notify(*deps.directory, **user);
+    if (!told && told.error().directory_failure &&
+        (told.error().directory_failure->reason == DirectoryFailureReason::timeout ||
+         told.error().directory_failure->reason == DirectoryFailureReason::unreachable))
+      return;
   }
 }
 
