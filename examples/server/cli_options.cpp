@@ -182,6 +182,7 @@ Environment:
   single value is dropped); an empty variable counts as unset. USERADMIN_DEMO
   takes true|false (also 1|0, yes|no, on|off).
 
+)" + directoryUsageText() + R"(
 Exit status: 0 after a graceful shutdown, 1 on a runtime error (bad database,
 fixture, key or address), 2 on a usage error.
 )";
@@ -256,6 +257,8 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
   };
 
   std::set<std::string> given;  // flags on the command line: the environment does not apply
+  const std::map<std::string, Setter> directory_flags = directoryFlagSetters(o.directory);
+
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -278,8 +281,10 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       arg = arg.substr(0, eq);
       inline_value = true;
     }
-    const auto found = valued.find(arg);
-    if (found == valued.end()) {
+    const Setter* setter = nullptr;
+    if (auto plain = valued.find(arg); plain != valued.end()) setter = &plain->second;
+    else if (auto dir = directory_flags.find(arg); dir != directory_flags.end()) setter = &dir->second;
+    if (setter == nullptr) {
       out.error = arg.rfind("-", 0) == 0 ? "unknown option '" + arg + "'" : "unexpected argument '" + arg + "'";
       return out;
     }
@@ -290,13 +295,17 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       }
       value = argv[++i];
     }
-    if (!found->second(value)) {
+    if (!(*setter)(value)) {
       out.error = "invalid value '" + value + "' for " + arg;
       return out;
     }
     given.insert(arg);
   }
-  if (environment) out.error = applyEnvironment(valued, given, environment, o);
+  if (environment) {
+    out.error = applyEnvironment(valued, given, environment, o);
+    if (out.error.empty()) out.error = applyEnvironment(directory_flags, given, environment, o);
+  }
+  if (out.error.empty()) out.error = checkDirectoryFlags(o.directory);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "directory_options.hpp"
 #include "useradmin/beast/rate_limiter.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
 
@@ -54,6 +55,9 @@ struct CliOptions {
   RateFlag rate_limit_ip;
   RateFlag rate_limit_actor;
   bool access_log = true;
+
+  // Directory sync (directory.md §5), parsed by directory_options.cpp.
+  DirectoryFlags directory;
 };
 
 /// The outcome of parsing: options, or a usage error message.

@@ -202,8 +202,10 @@ int run(const CliOptions& o) {
   if (std::string refused = seedStore(**store, o, start_data); !refused.empty()) return runtimeError(refused);
 
   // The library.
+  auto directory = server::makeDirectory(o.directory);
+  if (!directory) return runtimeError("directory refused: " + describe(directory.error()));
   auto authorizer = makePolicyAuthorizer(policy);
-  AdminService service({**store, *authorizer, systemClock(), nullptr});
+  AdminService service({**store, *authorizer, systemClock(), directory->get()});
 
   // The HTTP server.
   beast::ServerOptions options;

@@ -81,9 +81,15 @@ struct User {
   Timestamp updated_at{};
   /// Incremented on every change; the compare-and-set key.
   std::int64_t version = 1;
+  /// The user's id in the external directory (SCIM, Logto); absent means
+  /// the same as `id` (see directoryIdOf).
+  std::optional<std::string> external_id;
 
   friend USERADMIN_API bool operator==(const User&, const User&);
 };
+
+/// The id the external directory knows the user by: `external_id`, or `id`.
+inline const std::string& directoryIdOf(const User& user) { return user.external_id ? *user.external_id : user.id; }
 
 /// Who is calling, as established by the caller's authentication layer.
 struct Actor {

@@ -2,6 +2,8 @@
 #ifndef USERADMIN_ERROR_HPP
 #define USERADMIN_ERROR_HPP
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +54,39 @@ struct FieldError {
   }
 };
 
+/// Why a call to the external identity directory failed (directory.md §3).
+enum class DirectoryFailureReason {
+  /// No answer within the per-call timeout; the change may have been applied.
+  timeout,
+  /// No connection: refused, name not resolved, TLS handshake or
+  /// certificate verification failed.
+  unreachable,
+  /// The directory answered with a non-2xx status.
+  rejected,
+  /// The directory answered 2xx-shaped garbage, or broke the protocol.
+  bad_response,
+};
+
+/// The lowercase name of a reason, e.g. "unreachable". Never null.
+USERADMIN_API const char* toString(DirectoryFailureReason reason) noexcept;
+
+/// The structured, client-safe part of an `external_error`: what the 400
+/// response's `details` shows. Never a token, secret, URL or upstream body.
+struct DirectoryFailure {
+  /// The client's name, e.g. "scim" or "logto".
+  std::string directory;
+  DirectoryFailureReason reason = DirectoryFailureReason::unreachable;
+  /// The upstream HTTP status, when there was an answer.
+  std::optional<int> http_status;
+  /// The upstream `Retry-After`, when it sent one (for retry pacing only).
+  std::optional<std::chrono::seconds> retry_after;
+
+  friend bool operator==(const DirectoryFailure& a, const DirectoryFailure& b) {
+    return a.directory == b.directory && a.reason == b.reason && a.http_status == b.http_status &&
+           a.retry_after == b.retry_after;
+  }
+};
+
 /// A failed outcome. `message` and `fields` are safe to show to the client;
 /// `reason` is a stable machine code for audit records and logs (e.g.
 /// "outside_hierarchy", which a client only ever sees as a plain not_found);
@@ -62,6 +97,9 @@ struct USERADMIN_API Error {
   std::vector<FieldError> fields;
   std::string reason;
   std::string detail;
+  /// Set on an `external_error` raised by a directory client: the failure
+  /// the response's `details` shows. Absent for other codes.
+  std::optional<DirectoryFailure> directory_failure;
 
   static Error unauthenticated(std::string reason, std::string detail = {});
   static Error invalidArgument(FieldError field, std::string reason);
@@ -73,6 +111,9 @@ struct USERADMIN_API Error {
   static Error organizationNotFound(std::string_view id, std::string reason);
   static Error failedPrecondition(FieldError field, std::string reason);
   static Error externalError(std::string detail);
+  /// An `external_error` carrying a structured directory failure; `detail`
+  /// is for the log and must not hold secrets or upstream bodies either.
+  static Error directoryFailed(DirectoryFailure failure, std::string detail);
   static Error unavailable(std::string detail);
   static Error internal(std::string detail);
 };

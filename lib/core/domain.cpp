@@ -16,7 +16,7 @@ bool operator==(const User& a, const User& b) {
          a.organization_id == b.organization_id && a.roles == b.roles && a.status == b.status &&
          a.suspended_at == b.suspended_at && a.suspended_by == b.suspended_by &&
          a.suspended_by_org_id == b.suspended_by_org_id && a.tokens_valid_after == b.tokens_valid_after &&
-         a.updated_at == b.updated_at && a.version == b.version;
+         a.updated_at == b.updated_at && a.version == b.version && a.external_id == b.external_id;
 }
 
 const char* toString(OrgType type) noexcept {

@@ -106,6 +106,9 @@ Result<User> parseUser(const json::value& v, std::size_t index, Timestamp now) {
   auto display_name = optString(*obj, "name", key);
   if (!display_name) return std::move(display_name).error();
   user.name = display_name->value_or(std::string());
+  auto external_id = optString(*obj, "external_id", key);
+  if (!external_id) return std::move(external_id).error();
+  user.external_id = std::move(*external_id);
   auto org = reqString(*obj, "organization_id", key);
   if (!org) return std::move(org).error();
   user.organization_id = std::move(*org);

@@ -139,7 +139,8 @@ Organization reactivated(Organization org, Timestamp now);
 /// compare-and-set on the version written and answers `external_error`.
 Result<User> tellDirectoryOrUndo(Pipeline& pipeline, UserChange change);
 /// Tells the directory of each user a cascade changed (best effort: a
-/// refusal does not undo the cascade; see DirectorySync).
+/// refusal does not undo the cascade; see DirectorySync). Stops at the
+/// first timeout or unreachable failure: the directory is down.
 void tellDirectoryOfCascade(const ServiceDeps& deps, const std::vector<std::string>& user_ids);
 
 /// Runs `operation`, turning any exception into `internal`: nothing may

@@ -26,7 +26,7 @@ constexpr const char* kCountOrganizations = "SELECT count(*) FROM organizations"
 
 #define USERADMIN_USER_COLUMNS                                                                       \
   "SELECT id, username, email, name, organization_id, status, suspended_at, suspended_by, "          \
-  "suspended_by_org_id, tokens_valid_after, updated_at, version FROM users "
+  "suspended_by_org_id, tokens_valid_after, updated_at, version, external_id FROM users "
 
 // One organization's users of one status in id order: a range of the
 // index users_by_organization (organization_id, status, id).

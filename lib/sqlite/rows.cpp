@@ -10,7 +10,7 @@ namespace {
 // One row per role (or one row with a NULL role), in position order.
 constexpr const char* kSelectUser = R"sql(
 SELECT u.id, u.username, u.email, u.name, u.organization_id, u.status, u.suspended_at, u.suspended_by,
-       u.suspended_by_org_id, u.tokens_valid_after, u.updated_at, u.version, r.role
+       u.suspended_by_org_id, u.tokens_valid_after, u.updated_at, u.version, u.external_id, r.role
   FROM users AS u LEFT JOIN user_roles AS r ON r.user_id = u.id
  WHERE u.id = ?1
  ORDER BY r.position)sql";
@@ -35,7 +35,8 @@ SELECT id, name, type, parent_id, suspended, deleted, suspended_at, suspended_by
 constexpr const char* kCompareAndSetUser = R"sql(
 UPDATE users
    SET username = ?2, email = ?3, name = ?4, organization_id = ?5, status = ?6, suspended_at = ?7,
-       suspended_by = ?8, suspended_by_org_id = ?9, tokens_valid_after = ?10, updated_at = ?11, version = ?12
+       suspended_by = ?8, suspended_by_org_id = ?9, tokens_valid_after = ?10, updated_at = ?11, version = ?12,
+       external_id = ?14
  WHERE id = ?1 AND version = ?13)sql";
 
 constexpr const char* kSelectRoles = "SELECT role FROM user_roles WHERE user_id = ?1 ORDER BY position";
@@ -64,20 +65,21 @@ UPDATE organizations
 
 constexpr const char* kUpsertUser = R"sql(
 INSERT INTO users (id, username, email, name, organization_id, status, suspended_at, suspended_by,
-                   suspended_by_org_id, tokens_valid_after, updated_at, version)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                   suspended_by_org_id, tokens_valid_after, updated_at, version, external_id)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14)
 ON CONFLICT (id) DO UPDATE
    SET username = excluded.username, email = excluded.email, name = excluded.name,
        organization_id = excluded.organization_id, status = excluded.status,
        suspended_at = excluded.suspended_at, suspended_by = excluded.suspended_by,
        suspended_by_org_id = excluded.suspended_by_org_id, tokens_valid_after = excluded.tokens_valid_after,
-       updated_at = excluded.updated_at, version = excluded.version)sql";
+       updated_at = excluded.updated_at, version = excluded.version, external_id = excluded.external_id)sql";
 
 Error corruptRow(const std::string& what, const std::string& value) {
   return Error::internal("unreadable row: " + what + " '" + value + "'");
 }
 
-// Binds ?2..?12 of the user statements (?1 is the id).
+// Binds ?2..?12 and ?14 of the user statements (?1 is the id; ?13 is the
+// compare-and-set's expected version).
 void bindUserFields(StatementUse& st, const User& user) {
   st.bindText(2, user.username);
   st.bindText(3, user.email);
@@ -90,6 +92,7 @@ void bindUserFields(StatementUse& st, const User& user) {
   st.bindOptTime(10, user.tokens_valid_after);
   st.bindInt(11, toMillis(user.updated_at));
   st.bindInt(12, user.version);
+  st.bindOptText(14, user.external_id);
 }
 
 // Binds ?2..?10 of the organization statements (?1 is the id).
@@ -146,6 +149,7 @@ Result<User> readUserRow(StatementUse& st) {
   u.tokens_valid_after = st.optionalTime(9);
   u.updated_at = timestampFromMillis(st.integer(10));
   u.version = st.integer(11);
+  u.external_id = st.optionalText(12);
   return u;
 }
 
@@ -163,7 +167,7 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
       if (!read) return std::move(read).error();
       user = std::move(*read);
     }
-    if (!st->isNull(12)) user->roles.push_back(st->text(12));
+    if (!st->isNull(13)) user->roles.push_back(st->text(13));
   }
   return user;
 }

@@ -131,6 +131,13 @@ constexpr const char* kVersion3 = R"sql(
 CREATE INDEX users_by_status ON users (status, id);
 )sql";
 
+// Version 4: directory sync. `external_id` is the user's id in the external
+// directory (SCIM, Logto); NULL means "the same as `id`", so existing rows
+// need no rewrite.
+constexpr const char* kVersion4 = R"sql(
+ALTER TABLE users ADD COLUMN external_id TEXT;
+)sql";
+
 struct DatabaseFacts {
   std::int64_t version = 0;
   std::int64_t application_id = 0;
@@ -197,6 +204,7 @@ const std::vector<Migration>& schemaMigrations() {
       {1, "organizations, users, user_roles, audit_events", kVersion1},
       {2, "organization lifecycle columns, audit target columns, read indexes", kVersion2},
       {3, "users by status, for user listings", kVersion3},
+      {4, "users.external_id, for directory sync", kVersion4},
   };
   return steps;
 }

@@ -92,3 +92,18 @@ TEST_CASE("envelope: simple envelopes and reason phrases", "[beast][envelope]") 
         R"({"code":429,"message":"quote \" and \\ and \n","data":null})");
   for (unsigned status : kResponseStatuses) CHECK(std::string(reasonPhrase(status)) != "Unknown");
 }
+
+TEST_CASE("envelope: a directory failure shows exactly directory, reason and status (directory.md §3)",
+          "[beast][envelope][directory]") {
+  const std::string rejected = errorEnvelope(Error::directoryFailed(
+      {"scim", DirectoryFailureReason::rejected, 503, std::chrono::seconds(7)}, "scim token=abc body=secret"));
+  CHECK(rejected == R"({"code":400,"message":"external service error","data":{"type":"external_api_error",)"
+                    R"("errors":[],"details":{"directory":"scim","reason":"rejected","status":503}}})");
+  const std::string timeout =
+      errorEnvelope(Error::directoryFailed({"logto", DirectoryFailureReason::timeout, std::nullopt, std::nullopt}, "x"));
+  CHECK(timeout == R"({"code":400,"message":"external service error","data":{"type":"external_api_error",)"
+                   R"("errors":[],"details":{"directory":"logto","reason":"timeout","status":null}}})");
+  CHECK(rejected.find("secret") == std::string::npos);
+  CHECK(std::string(toString(DirectoryFailureReason::unreachable)) == "unreachable");
+  CHECK(std::string(toString(DirectoryFailureReason::bad_response)) == "bad_response");
+}

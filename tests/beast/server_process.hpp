@@ -32,6 +32,11 @@ class ServerProcess {
  public:
   // `environment`: extra NAME=VALUE entries on top of this process's own.
   ServerProcess(const std::vector<std::string>& args, const std::string& stderr_path,
+                const std::vector<std::string>& environment = {})
+      : ServerProcess(USERADMIN_SERVER_PATH, args, stderr_path, environment) {}
+
+  // Any program (e.g. node for the SCIM service of the directory tests).
+  ServerProcess(const std::string& program, const std::vector<std::string>& args, const std::string& stderr_path,
                 const std::vector<std::string>& environment = {}) {
     int out[2];
     REQUIRE(::pipe(out) == 0);
@@ -41,7 +46,7 @@ class ServerProcess {
     posix_spawn_file_actions_addclose(&actions, out[0]);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                      0600);
-    std::vector<std::string> argv_storage = {USERADMIN_SERVER_PATH};
+    std::vector<std::string> argv_storage = {program};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : argv_storage) argv.push_back(a.data());
@@ -51,7 +56,7 @@ class ServerProcess {
     for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
     for (auto& e : env_storage) env.push_back(e.data());
     env.push_back(nullptr);
-    const int rc = posix_spawn(&pid_, USERADMIN_SERVER_PATH, &actions, nullptr, argv.data(), env.data());
+    const int rc = posix_spawnp(&pid_, program.c_str(), &actions, nullptr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     out_ = out[0];

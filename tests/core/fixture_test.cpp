@@ -151,3 +151,14 @@ TEST_CASE("fixture: null optional fields read as absent; tokens_valid_after defa
   CHECK(formatRfc3339(*dated->users[1].tokens_valid_after) == "2026-10-01T08:00:00Z");
   CHECK(dated->users[1].name.empty());
 }
+
+TEST_CASE("fixture: external_id is optional and defaults to the user's id for the directory", "[fixture][directory]") {
+  auto loaded = loadFixture(exampleWith(R"("suspended_by_org_id": null)", R"("external_id": "idp-jdoe")"),
+                            defaultPolicy(), testEpoch());
+  REQUIRE(loaded);
+  CHECK(directoryIdOf(loaded->users[1]) == "idp-jdoe");
+  CHECK_FALSE(loaded->users[0].external_id.has_value());
+  CHECK(directoryIdOf(loaded->users[0]) == loaded->users[0].id);
+  expectRefusedFixture(exampleWith(R"("suspended_by_org_id": null)", R"("external_id": 7)"), "users[usr_123456789].external_id",
+                       "must be a string");
+}

@@ -314,6 +314,51 @@ TEMPLATE_LIST_TEST_CASE("lifecycle §2.5: the directory is told of a suspension,
   CHECK(h.audit().back().action == "user.suspend");
 }
 
+TEMPLATE_LIST_TEST_CASE("rule 12: a structured directory failure reaches the caller and the undo's audit note",
+                        "[lifecycle][suspend_user][rule12][directory]", AllStores) {
+  class Directory final : public DirectorySync {
+   public:
+    Status userStatusChanged(const User&) override {
+      return Error::directoryFailed({"scim", DirectoryFailureReason::rejected, 409, std::nullopt}, "HTTP 409");
+    }
+  } directory;
+  const Dataset d = lifecycleDataset();
+  Harness h(TestType::make(defaultPolicy()), d, defaultPolicy(), &directory);
+  auto result = h.suspend(h.actor("usr_root"), "usr_r1_admin");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::external_error);
+  REQUIRE(result.error().directory_failure.has_value());
+  CHECK(*result.error().directory_failure == DirectoryFailure{"scim", DirectoryFailureReason::rejected, 409, std::nullopt});
+  CHECK(h.user("usr_r1_admin").status == UserStatus::active);
+  CHECK(h.audit().back().reason == "directory_sync_failed");
+  CHECK(h.audit().back().note.find("directory scim: rejected (HTTP 409)") != std::string::npos);
+}
+
+TEMPLATE_LIST_TEST_CASE("lifecycle §3.3: a cascade stops telling a directory that is down after its first failure",
+                        "[lifecycle][suspend_organization][directory]", AllStores) {
+  class Directory final : public DirectorySync {
+   public:
+    Status userStatusChanged(const User&) override {
+      ++calls;
+      return Error::directoryFailed({"scim", reason, std::nullopt, std::nullopt}, "down");
+    }
+    DirectoryFailureReason reason = DirectoryFailureReason::unreachable;
+    int calls = 0;
+  } directory;
+  const Dataset d = lifecycleDataset();
+  Harness h(TestType::make(defaultPolicy()), d, defaultPolicy(), &directory);
+  auto suspended = h.suspendOrg(h.actor("usr_root"), "org_r1");
+  REQUIRE(suspended);
+  REQUIRE(suspended->changed_user_ids.size() > 1);
+  CHECK(directory.calls == 1);  // the cascade itself stands
+  // A refusal (the directory is up) does not stop the others being told.
+  directory.reason = DirectoryFailureReason::rejected;
+  directory.calls = 0;
+  auto back = h.reactivateOrg(h.actor("usr_root"), "org_r1");
+  REQUIRE(back);
+  CHECK(directory.calls == static_cast<int>(back->changed_user_ids.size()));
+}
+
 TEMPLATE_LIST_TEST_CASE("lifecycle §2.4: 32 threads suspending one user produce exactly one success",
                         "[lifecycle][suspend_user][concurrency]", AllStores) {
   const Dataset d = lifecycleDataset();

@@ -277,3 +277,28 @@ TEMPLATE_LIST_TEST_CASE("store: a seed listing one id twice is refused as a whol
   CHECK(s.error().fields[0].message == "duplicate id");
   CHECK_FALSE(h.store->findUser("usr_twice").value().has_value());
 }
+
+TEMPLATE_LIST_TEST_CASE("store: external_id reads back, survives a compare-and-set and listings, absent stays absent",
+                        "[store][directory]", AllStores) {
+  auto data = standardDataset();
+  userIn(data, "usr_c1_target").external_id = "idp|42";
+  auto h = seeded(TestType::make(defaultPolicy()), data);
+  User user = h.store->findUser("usr_c1_target").value().value();
+  CHECK(user.external_id == std::optional<std::string>("idp|42"));
+  CHECK(directoryIdOf(user) == "idp|42");
+  const User other = h.store->findUser("usr_root").value().value();
+  CHECK_FALSE(other.external_id.has_value());
+  CHECK(directoryIdOf(other) == "usr_root");
+
+  user.external_id = "idp|43";
+  const std::int64_t expected = user.version;
+  user.version += 1;
+  Status changed = h.store->transact([&](UnitOfWork& unit) -> Status {
+    auto swapped = unit.compareAndSetUser(user, expected);
+    REQUIRE(swapped);
+    CHECK(*swapped);
+    return okStatus();
+  });
+  REQUIRE(changed);
+  CHECK(h.store->findUser("usr_c1_target").value()->external_id == std::optional<std::string>("idp|43"));
+}

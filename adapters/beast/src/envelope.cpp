@@ -52,6 +52,22 @@ void setValidationData(json::object& envelope, const std::vector<FieldError>& er
   envelope["data"] = std::move(data);
 }
 
+// directory.md §3: `{"directory","reason","status"}` from the structured
+// failure only; `{}` for an embedder's hook that gave none. Error::detail
+// (free text) never reaches the client.
+json::object directoryDetails(const std::optional<DirectoryFailure>& failure, const json::storage_ptr& sp) {
+  json::object details(sp);
+  if (!failure) return details;
+  details.reserve(3);
+  details.emplace("directory", jsv(failure->directory));
+  details.emplace("reason", toString(failure->reason));
+  if (failure->http_status)
+    details.emplace("status", *failure->http_status);
+  else
+    details.emplace("status", nullptr);
+  return details;
+}
+
 }  // namespace
 
 unsigned httpStatus(ErrorCode code) noexcept {
@@ -131,7 +147,7 @@ std::string errorEnvelope(const Error& error) {
       json::object data(sp);
       data.emplace("type", "external_api_error");
       data.emplace("errors", json::array(sp));
-      data.emplace("details", json::object(sp));  // nothing the client may see
+      data.emplace("details", directoryDetails(error.directory_failure, sp));
       envelope["data"] = std::move(data);
       return json::serialize(envelope);
     }
