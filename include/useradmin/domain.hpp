@@ -177,6 +177,10 @@ inline constexpr std::size_t kMaxIdLength = 128;
 /// percent-decoded.
 USERADMIN_API bool isValidId(std::string_view id) noexcept;
 
+/// The first `max_bytes` of `text` safe to write into a log or echo to a
+/// client: every byte outside printable ASCII, and `\`, spelled `\xNN`.
+USERADMIN_API std::string printableText(std::string_view text, std::size_t max_bytes);
+
 /// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or
 /// code points above U+10FFFF).
 USERADMIN_API bool isValidUtf8(std::string_view text) noexcept;

@@ -53,6 +53,21 @@ std::optional<UserStatus> parseUserStatus(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+std::string printableText(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  for (const char c : text.substr(0, max_bytes)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
+      out.push_back(c);
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02X", byte);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 bool isValidId(std::string_view id) noexcept {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {

@@ -1,7 +1,6 @@
 #include "pipeline.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <exception>
 
 namespace useradmin::detail {
@@ -31,20 +30,7 @@ bool isFailure(const Error& e) { return e.code == ErrorCode::internal || e.code 
 
 // A malformed id goes into the audit log and the server log, so every byte
 // that is not printable ASCII is spelled as \xNN.
-std::string printableId(std::string_view id) {
-  std::string out;
-  for (const char c : id.substr(0, kMaxAuditedIdLength)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
-      out.push_back(c);
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02X", byte);
-      out += buf;
-    }
-  }
-  return out;
-}
+std::string printableId(std::string_view id) { return printableText(id, kMaxAuditedIdLength); }
 
 // The first `max` code points of `text`.
 std::string_view codePointPrefix(std::string_view text, std::size_t max) {

@@ -1,7 +1,6 @@
 #include "useradmin/beast/query.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <limits>
 
 #include "useradmin/beast/router.hpp"
@@ -33,20 +32,7 @@ std::string_view queryOf(std::string_view target) noexcept {
   return query.substr(0, query.find('#'));
 }
 
-std::string printableQueryText(std::string_view text) {
-  std::string out;
-  for (const char c : text.substr(0, kMaxEchoedBytes)) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x20 && byte < 0x7F && c != '\\') {
-      out.push_back(c);
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02X", byte);
-      out += buf;
-    }
-  }
-  return out;
-}
+std::string printableQueryText(std::string_view text) { return printableText(text, kMaxEchoedBytes); }
 
 std::optional<FieldError> parseQuery(std::string_view query, std::initializer_list<std::string_view> allowed,
                                      QueryParams& out) {
