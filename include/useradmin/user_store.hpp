@@ -14,6 +14,7 @@
 #include "useradmin/domain.hpp"
 #include "useradmin/export.hpp"
 #include "useradmin/result.hpp"
+#include "useradmin/store_stats.hpp"
 
 namespace useradmin {
 
@@ -219,6 +220,11 @@ class USERADMIN_API UserStore {
 
   /// Point read outside any unit of work, for embedders and tests.
   virtual Result<std::optional<User>> findUser(std::string_view id) = 0;
+
+  /// What the store reports about its commit path (batch sizes, commit and
+  /// sync times, queue depth); safe to call from any thread at any time.
+  /// The default reports nothing (`available` false).
+  virtual StoreStats stats() const { return {}; }
 
   /// One-call reads, each over its own snapshot (see ReadView).
   Result<std::optional<Organization>> findOrganization(std::string_view id);

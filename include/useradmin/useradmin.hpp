@@ -14,6 +14,7 @@
 #include "useradmin/policy.hpp"
 #include "useradmin/reactivation_service.hpp"
 #include "useradmin/result.hpp"
+#include "useradmin/store_stats.hpp"
 #include "useradmin/token_verifier.hpp"
 #include "useradmin/user_store.hpp"
 
