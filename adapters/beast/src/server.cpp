@@ -346,7 +346,8 @@ Error listenError(std::string detail) {
 }
 
 Error tlsError(std::string detail) {
-  Error e = Error::invalidArgument({"options", "invalid", detail}, "tls_failed");
+  Error e = Error::invalidArgument({"tls", "invalid", detail}, "tls_failed");
+  e.fields.clear();  // the detail says it all: "cannot use certificate file X: ..."
   e.message = "cannot set up TLS";
   e.detail = std::move(detail);
   return e;
