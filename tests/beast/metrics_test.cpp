@@ -178,6 +178,28 @@ TEST_CASE("metrics: rate-limit refusals are counted per limiter", "[beast][metri
   CHECK(s.text.value("useradmin_http_requests_total", {{"route", kReactivate}, {"status", "401"}}) == 2);
 }
 
+TEST_CASE("metrics: a connection refused 503 at the limit counts as unmatched", "[beast][metrics]") {
+  TestServerConfig config = metricsConfig();
+  config.options.max_connections = 2;
+  config.options.evict_idle_after = std::chrono::seconds(60);
+  TestServer server(config);
+  {
+    RawConnection first(server.port());
+    RawConnection second(server.port());
+    for (int i = 0; i < 200 && server.server().connectionCount() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    RawConnection refused(server.port());
+    CHECK(rawStatus(refused.readUntilClosed().data) == 503);
+  }
+  for (int i = 0; i < 200 && server.server().connectionCount() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto s = scrapeUntil(server.server().metricsPort(), "useradmin_http_requests_total",
+                             {{"route", "unmatched"}, {"status", "503"}}, 1);
+  CHECK(problems(s.text).empty());
+  CHECK(s.text.value("useradmin_http_requests_total", {{"route", "unmatched"}, {"status", "503"}}) == 1);
+  CHECK(s.text.value("useradmin_http_request_duration_seconds_count", {{"route", kReactivate}}) == 0);
+}
+
 TEST_CASE("metrics: under concurrent load the request counter equals the requests sent", "[beast][metrics]") {
   TestServerConfig config = metricsConfig();
   config.options.io_threads = 2;

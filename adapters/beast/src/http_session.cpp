@@ -311,7 +311,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
         stream_(openStream(state, std::move(socket))),
         buffer_(kBufferLimit),
         client_address_(std::move(client)),
-        kind_(kind) {}
+        kind_(kind),
+        route_slot_(state.metrics.specialSlot(Metrics::Special::unmatched)) {}
 
   ~HttpSession() override {
     if (registered_) state_.unregisterSession(this);
