@@ -25,6 +25,7 @@ void formatLogLine(LogFormat format, std::string_view program, Timestamp time, L
   if (format == LogFormat::text) {
     out += program;
     out += ": ";
+    if (level == LogLevel::warn) out += "warning: ";
     out += message;
     for (const auto& field : fields) {
       out.push_back(' ');
@@ -44,6 +45,8 @@ void formatLogLine(LogFormat format, std::string_view program, Timestamp time, L
   out.push_back('"');
   for (const auto& field : fields) {
     out += ",\"";
+    // A field cannot take the place of the line's own keys.
+    if (field.key == "ts" || field.key == "level" || field.key == "msg") out.push_back('_');
     detail::appendEscaped(out, field.key);
     out += "\":";
     if (field.number && !field.value.empty()) {

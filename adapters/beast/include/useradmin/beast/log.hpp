@@ -30,9 +30,12 @@ struct LogField {
   bool number = false;
 };
 
-/// Formats one line (with its trailing '\n') into `out`. JSON: keys ts,
-/// level, msg, then the fields in order; strings JSON-escaped (bytes >= 0x80
-/// as \u00XX), so no input can forge a line or a key.
+/// Formats one line (with its trailing '\n') into `out`. Text:
+/// `PROGRAM: [warning: ]MESSAGE[ key=value...]` ("warning: " for
+/// LogLevel::warn). JSON: keys ts, level, msg, then the fields in order (a
+/// field named ts, level or msg is written as _ts, _level, _msg); strings
+/// JSON-escaped (bytes >= 0x80 as \u00XX), so no input can forge a line or
+/// a key.
 USERADMIN_API void formatLogLine(LogFormat format, std::string_view program, Timestamp time, LogLevel level,
                                  std::string_view message, std::initializer_list<LogField> fields,
                                  std::string& out);
