@@ -204,8 +204,8 @@ TEST_CASE("metrics: under concurrent load the request counter equals the request
   TestServerConfig config = metricsConfig();
   config.options.io_threads = 2;
   TestServer server(config);
-  constexpr int kClients = 8;
-  constexpr int kPerClient = 100;
+  constexpr int kClients = 16;
+  constexpr int kPerClient = 200;
   std::atomic<int> wrong{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
