@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -266,7 +267,12 @@ int run(const CliOptions& o) {
     server::DemoPrintout demo;
     demo.url = clientUrl(http);
     demo.metrics_url = metrics_url;
-    if (o.tls_cert) demo.cacert = *o.tls_cert;
+    if (o.tls_cert) {
+      // Absolute, so the printed commands work from any directory.
+      std::error_code ec;
+      const auto absolute = std::filesystem::absolute(*o.tls_cert, ec);
+      demo.cacert = ec ? *o.tls_cert : absolute.lexically_normal().string();
+    }
     demo.base_path = beast::normalizeBasePath(o.base_path);
     demo.secret = demo_secret;
     demo.issuer = o.issuer;
