@@ -98,6 +98,18 @@ TEST_CASE("process: --tls-cert/--tls-key serve HTTPS that curl --cacert trusts; 
   CHECK(reactivated.out.find("\"status\":\"active\"") != std::string::npos);
   CHECK(reactivated.out.substr(reactivated.out.size() - 4) == "\n200");
 
+  // The same limits as plain HTTP: a 9 KiB header block is 431, a 5 KiB body 413.
+  const std::string big_header(9 * 1024, 'h');
+  CHECK(run(curl + "-o /dev/null -w '%{http_code}' -H 'X-Filler: " + big_header + "' '" + url + "/healthz'").out ==
+        "431");
+  CHECK(run(curl + "-o /dev/null -w '%{http_code}' -X PATCH --data-binary '" + std::string(5 * 1024, 'b') + "' '" +
+            url + kReactivate + "' -H 'Authorization: Bearer " + token + "'")
+            .out == "413");
+  // Keep-alive over TLS: two requests on one connection (curl reuses it).
+  const auto twice = run(curl + "-o /dev/null -o /dev/null -w '%{num_connects} ' '" + url + "/healthz' '" + url +
+                         "/readyz'");
+  CHECK(twice.out == "1 0 ");
+
   // TLS 1.2 is accepted too; a client that does not trust the CA is not.
   CHECK(run(curl + "--tlsv1.2 --tls-max 1.2 -o /dev/null -w '%{http_code}' '" + url + "/healthz'").out == "200");
   CHECK(run("curl -sS --max-time 10 -o /dev/null '" + url + "/healthz' 2>/dev/null").rc == 60);
