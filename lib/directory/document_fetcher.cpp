@@ -10,6 +10,17 @@ DocumentFetcher::~DocumentFetcher() = default;
 
 namespace {
 
+// The HTTP client words its failures for directory calls ("connecting to
+// the directory"); this peer is whatever server the URL names.
+std::string peerNeutral(std::string text) {
+  for (const std::string from : {"the directory's", "the directory host", "the directory"}) {
+    const std::string to = from == "the directory's" ? "the server's" : from == "the directory host" ? "the host" : "the server";
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 class HttpDocumentFetcher final : public DocumentFetcher {
  public:
   HttpDocumentFetcher(std::unique_ptr<detail::HttpClient> client, std::string shown)
@@ -21,7 +32,7 @@ class HttpDocumentFetcher final : public DocumentFetcher {
     request.target = client_->url().path.empty() ? "/" : client_->url().path;
     detail::HttpOutcome outcome = client_->send(request);
     if (const auto* failed = std::get_if<detail::TransportError>(&outcome))
-      return Error::unavailable("GET " + shown_ + " failed: " + failed->detail);
+      return Error::unavailable("GET " + shown_ + " failed: " + peerNeutral(failed->detail));
     auto& answer = std::get<detail::HttpAnswer>(outcome);
     if (answer.status != 200)
       return Error::unavailable("GET " + shown_ + " answered HTTP " + std::to_string(answer.status));
