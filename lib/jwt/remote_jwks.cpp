@@ -220,13 +220,14 @@ class RemoteVerifier final : public RemoteJwksVerifier {
       }
       const bool for_kid = kid_refetch_wanted_ && now >= last_attempt_ + remote_.unknown_kid_interval &&
                            now < next_fetch_;
-      // Every request that came in so far is served by this fetch.
-      kid_refetch_wanted_ = false;
       last_attempt_ = now;
       lock.unlock();
       std::string problem;
       const std::optional<milliseconds> delay = fetchOnce(problem);
       lock.lock();
+      // This fetch answers every unknown-kid request made before it ended
+      // (those made while it ran did not wake anyone: the flag was set).
+      kid_refetch_wanted_ = false;
       if (delay) {
         consecutive_failures_ = 0;
         next_fetch_ = now + *delay;
