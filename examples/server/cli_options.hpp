@@ -32,7 +32,7 @@ struct CliOptions {
   std::optional<std::string> hs256_secret_file;
   std::vector<std::string> public_keys;
   std::vector<std::string> jwks_files;
-  // --jwks-url: keys fetched from the issuer and refreshed (docs/security.md §8).
+  // --jwks-url: keys fetched from the issuer and refreshed (docs/security.md §6).
   std::optional<std::string> jwks_url;
   std::optional<std::string> jwks_ca_file;
   std::chrono::milliseconds jwks_timeout{5'000};

@@ -40,7 +40,7 @@ constexpr const char* kProgram = "useradmin-server";
 int usageError(const std::string& message) {
   std::cerr << kProgram << ": " << message << "\n"
             << "Usage: " << kProgram << " [--listen HOST:PORT] [--db PATH] [--seed FILE.json] "
-            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--demo] ...\n"
+            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--jwks-url URL] [--demo] ...\n"
             << "Try '" << kProgram << " --help' for more information.\n";
   return 2;
 }
