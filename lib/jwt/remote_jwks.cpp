@@ -229,8 +229,15 @@ class RemoteVerifier final : public RemoteJwksVerifier {
       // (those made while it ran did not wake anyone: the flag was set).
       kid_refetch_wanted_ = false;
       if (delay) {
+        const int failed_before = consecutive_failures_;
         consecutive_failures_ = 0;
         next_fetch_ = now + *delay;
+        if (failed_before > 0) {
+          lock.unlock();
+          log("JWKS " + remote_.name + ": fetched again after " + std::to_string(failed_before) +
+              " failed attempt(s); next refresh in " + showSeconds(*delay));
+          lock.lock();
+        }
         continue;
       }
       milliseconds retry = remote_.retry_min;

@@ -149,7 +149,7 @@ TEST_CASE("remote jwks: unknown-kid refetches are rate-limited and shared; verif
   issuer.serve({"k1", "k2"});
   const auto asked = std::chrono::steady_clock::now();
   CHECK(verdict(verifier, "k2") == "unknown_kid");
-  CHECK(std::chrono::steady_clock::now() - asked < 40ms);
+  CHECK(std::chrono::steady_clock::now() - asked < 150ms);  // a refetch takes >= 200 ms here
 
   std::atomic<long> checked{0};
   const auto until = std::chrono::steady_clock::now() + 1000ms;
