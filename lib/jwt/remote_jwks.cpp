@@ -52,11 +52,26 @@ std::optional<long long> maxAge(const std::string& value, bool& no_cache) {
   return age;
 }
 
+// Text from the fetched document (kids, and key errors quoting them) made
+// safe for a log line: printable ASCII only, other bytes as '?', cut to
+// `limit` characters.
+std::string printable(const std::string& text, std::size_t limit) {
+  std::string out;
+  for (const char c : text) {
+    if (out.size() == limit) {
+      out += "...";
+      break;
+    }
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
 std::string listKids(const std::vector<std::string>& kids) {
   std::string text;
   for (const auto& kid : kids) {
     if (!text.empty()) text += ", ";
-    text += kid.empty() ? std::string("(no kid)") : "\"" + kid + "\"";
+    text += kid.empty() ? std::string("(no kid)") : "\"" + printable(kid, 64) + "\"";
   }
   return text.empty() ? std::string("none") : text;
 }
@@ -176,6 +191,7 @@ class RemoteVerifier final : public RemoteJwksVerifier {
       }
     }
     if (!set) {
+      problem = printable(problem, 1024);
       std::lock_guard<std::mutex> lock(mutex_);
       ++failures_;
       return std::nullopt;

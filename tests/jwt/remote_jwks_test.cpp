@@ -187,3 +187,21 @@ TEST_CASE("remote jwks: the destructor stops the refresh thread", "[jwt][jwks]")
   std::this_thread::sleep_for(100ms);
   CHECK(issuer.calls == after);
 }
+
+TEST_CASE("remote jwks: kids from the document cannot break log lines", "[jwt][jwks]") {
+  FakeIssuer issuer;
+  const std::string kid = "line\nbreak\x1b[31m";
+  issuer.document = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"line\\nbreak\\u001b[31m\",\"k\":\"" +
+                    base64urlEncode(secretFor(kid)) + "\"}]}";
+  std::vector<std::string> lines;
+  RemoteJwksOptions remote;
+  remote.fetch = issuer.fetch();
+  remote.log = [&](const std::string& line) { lines.push_back(line); };  // the first load logs on this thread
+  auto made = makeRemoteJwksVerifier({}, remote);
+  REQUIRE(made);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0].find('\n') == std::string::npos);
+  CHECK(lines[0].find('\x1b') == std::string::npos);
+  CHECK_THAT(lines[0], Catch::Contains("kid \"line?break?[31m\""));
+  CHECK(verdict(**made, kid) == "ok");
+}
