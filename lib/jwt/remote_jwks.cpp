@@ -239,7 +239,12 @@ class RemoteVerifier final : public RemoteJwksVerifier {
       last_attempt_ = now;
       lock.unlock();
       std::string problem;
-      const std::optional<milliseconds> delay = fetchOnce(problem);
+      std::optional<milliseconds> delay;
+      try {
+        delay = fetchOnce(problem);
+      } catch (const std::exception& e) {  // memory exhaustion: a failed fetch, not a dead thread
+        problem = std::string("internal error: ") + e.what();
+      }
       lock.lock();
       // This fetch answers every unknown-kid request made before it ended
       // (those made while it ran did not wake anyone: the flag was set).

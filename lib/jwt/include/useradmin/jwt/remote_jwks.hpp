@@ -38,8 +38,10 @@ struct RemoteJwksOptions {
   /// verify(). Any error counts as a failed fetch; its `detail` is logged.
   std::function<Result<JwksDocument>()> fetch;
   /// Receives one line per event (first load, every change of the key set,
-  /// every failed fetch); never secret bytes. Called from the background
-  /// thread. Null: no logging.
+  /// every failed fetch, the first good fetch after failures); never secret
+  /// bytes, and text from the document (kids) only as printable ASCII. Called
+  /// from the background thread, and for the first load from the thread
+  /// calling makeRemoteJwksVerifier. Null: no logging.
   std::function<void(const std::string&)> log;
   /// Names the source in log lines, e.g. the URL.
   std::string name = "JWKS";
