@@ -244,6 +244,8 @@ class RemoteVerifier final : public RemoteJwksVerifier {
         delay = fetchOnce(problem);
       } catch (const std::exception& e) {  // memory exhaustion: a failed fetch, not a dead thread
         problem = std::string("internal error: ") + e.what();
+        std::lock_guard<std::mutex> counted(mutex_);
+        ++failures_;
       }
       lock.lock();
       // This fetch answers every unknown-kid request made before it ended
