@@ -40,7 +40,8 @@ constexpr const char* kProgram = "useradmin-server";
 int usageError(const std::string& message) {
   std::cerr << kProgram << ": " << message << "\n"
             << "Usage: " << kProgram << " [--listen HOST:PORT] [--db PATH] [--seed FILE.json] "
-            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--jwks-url URL] [--demo] ...\n"
+            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--jwks-url URL] "
+            << "[--demo] ...\n"
             << "Try '" << kProgram << " --help' for more information.\n";
   return 2;
 }
@@ -191,8 +192,12 @@ int run(const CliOptions& o) {
     http.ca_file = o.jwks_ca_file;
     auto fetcher = directory::DocumentFetcher::create(*o.jwks_url, http);
     if (!fetcher) {
-      if (fetcher.error().code == ErrorCode::invalid_argument)
-        return usageError("invalid value for --jwks-url: " + fetcher.error().reason);
+      if (fetcher.error().code == ErrorCode::invalid_argument) {
+        const std::string& why = fetcher.error().reason;  // "bad_directory_url: no host"
+        const auto colon = why.find(": ");
+        return usageError("invalid value for --jwks-url: " +
+                          (colon == std::string::npos ? why : why.substr(colon + 2)));
+      }
       return runtimeError("--jwks-ca-file refused: " + describe(fetcher.error()));
     }
     std::shared_ptr<directory::DocumentFetcher> get = std::move(*fetcher);

@@ -14,7 +14,9 @@ namespace {
 // the directory"); this peer is whatever server the URL names.
 std::string peerNeutral(std::string text) {
   for (const std::string from : {"the directory's", "the directory host", "the directory"}) {
-    const std::string to = from == "the directory's" ? "the server's" : from == "the directory host" ? "the host" : "the server";
+    const std::string to = from == "the directory's"      ? "the server's"
+                           : from == "the directory host" ? "the host"
+                                                          : "the server";
     for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
       text.replace(at, from.size(), to);
   }

@@ -42,7 +42,8 @@ std::optional<long long> maxAge(const std::string& value, bool& no_cache) {
     }
     if (directive.rfind("max-age=", 0) != 0) continue;
     std::string number = directive.substr(8);
-    if (number.size() >= 2 && number.front() == '"' && number.back() == '"') number = number.substr(1, number.size() - 2);
+    if (number.size() >= 2 && number.front() == '"' && number.back() == '"')
+      number = number.substr(1, number.size() - 2);
     if (number.empty() || number.size() > 12 || number.find_first_not_of("0123456789") != std::string::npos) {
       age.reset();  // a malformed max-age: as if there were none (RFC 9111 §4.2.1)
       continue;

@@ -274,6 +274,8 @@ TEST_CASE("jwks url: useradmin-server refuses to start without a first key set; 
   for (const std::vector<std::string>& bad :
        {std::vector<std::string>{"--jwks-url", "http://localhost:1/jwks"},
         {"--jwks-url", issuer.url() + "?x=1"},
+        {"--jwks-url", "https://localhost:99999/jwks"},
+        {"--jwks-url", "https:///jwks"},
         {"--jwks-url", issuer.url(), "--jwt-hs256-secret-file", ws.secret_path},
         {"--jwks-url", issuer.url(), "--demo"},
         {"--jwks-ca-file", issuer.caFile(), "--jwt-hs256-secret-file", ws.secret_path},
