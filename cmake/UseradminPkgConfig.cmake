@@ -10,7 +10,7 @@ set(pc_libs_private_core "-lboost_json")
 set(pc_requires_private_sqlite "sqlite3")
 set(pc_libs_private_sqlite "-pthread")
 set(pc_requires_private_jwt "libcrypto")
-set(pc_libs_private_jwt "-lboost_json")
+set(pc_libs_private_jwt "-lboost_json -pthread")
 set(pc_requires_private_beast "libssl libcrypto")
 set(pc_libs_private_beast "-lboost_json -pthread")
 

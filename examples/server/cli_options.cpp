@@ -77,6 +77,29 @@ std::string applyEnvironment(const std::map<std::string, Setter>& valued, const 
   return {};
 }
 
+// --jwks-url: https only, and the only key source; its companions need it.
+std::string checkJwksUrlFlags(const CliOptions& o, const std::set<std::string>& given,
+                              const EnvironmentLookup& environment) {
+  const auto set = [&](const char* flag) {
+    if (given.count(flag) != 0) return true;
+    const char* value = environment ? environment(environmentName(flag).c_str()) : nullptr;
+    return value != nullptr && *value != '\0';
+  };
+  if (!o.jwks_url) {
+    for (const char* flag : {"--jwks-ca-file", "--jwks-timeout", "--jwks-min-refresh", "--jwks-refetch-interval"}) {
+      if (set(flag)) return std::string(flag) + " needs --jwks-url";
+    }
+    return {};
+  }
+  const std::string& url = *o.jwks_url;
+  if (url.rfind("https://", 0) != 0) return "--jwks-url must be an https:// URL";
+  if (url.find_first_of("?#@") != std::string::npos)
+    return "--jwks-url must not have a query, a fragment or credentials";
+  if (o.hs256_secret_file || !o.public_keys.empty() || !o.jwks_files.empty() || o.demo)
+    return "--jwks-url cannot be combined with --jwt-hs256-secret-file, --jwt-public-key, --jwks or --demo";
+  return {};
+}
+
 }  // namespace
 
 std::string environmentName(const std::string& flag) {
@@ -185,6 +208,21 @@ Extensions:
   --tls-key FILE                the PEM private key of --tls-cert
   --version                     print "useradmin-server VERSION" and exit
 
+Keys fetched from the issuer (instead of the key options above and --demo):
+  --jwks-url URL                trust the JWK Set at this https:// URL: fetched at start
+                                (failure: exit 1), refreshed at 90% of its Cache-Control
+                                max-age (5 min without one; bounded by --jwks-min-refresh
+                                and 24 h), refetched for a token naming an unknown kid,
+                                and kept when the issuer is down; changes go to stderr
+  --jwks-ca-file FILE.pem       extra CA certificates trusted for --jwks-url (besides
+                                the system store)
+  --jwks-timeout SECONDS        per fetch, connecting to last byte (default 5)
+  --jwks-min-refresh SECONDS    shortest refresh interval, also for no-cache/no-store
+                                (default 30)
+  --jwks-refetch-interval SECONDS
+                                at most one unknown-kid refetch per interval, counted
+                                from the previous fetch (default 10)
+
 Environment:
   Every option above except --help and --version can also be set by the
   variable USERADMIN_<OPTION>: the name without its leading dashes, upper case,
@@ -233,6 +271,11 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       {"--jwt-hs256-secret-file", [&](const std::string& v) { return !v.empty() && (o.hs256_secret_file = v, true); }},
       {"--jwt-public-key", [&](const std::string& v) { return !v.empty() && (o.public_keys.push_back(v), true); }},
       {"--jwks", [&](const std::string& v) { return !v.empty() && (o.jwks_files.push_back(v), true); }},
+      {"--jwks-url", [&](const std::string& v) { return !v.empty() && (o.jwks_url = v, true); }},
+      {"--jwks-ca-file", [&](const std::string& v) { return !v.empty() && (o.jwks_ca_file = v, true); }},
+      {"--jwks-timeout", [&](const std::string& v) { return parseSeconds(v, o.jwks_timeout); }},
+      {"--jwks-min-refresh", [&](const std::string& v) { return parseSeconds(v, o.jwks_min_refresh); }},
+      {"--jwks-refetch-interval", [&](const std::string& v) { return parseSeconds(v, o.jwks_refetch_interval); }},
       {"--issuer", [&](const std::string& v) { return !v.empty() && (o.issuer = v, true); }},
       {"--audience", [&](const std::string& v) { return !v.empty() && (o.audience = v, true); }},
       {"--base-path", [&](const std::string& v) { return !v.empty() && v.front() == '/' && (o.base_path = v, true); }},
@@ -334,6 +377,7 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
     if (out.error.empty()) out.error = applyEnvironment(directory_flags, given, environment, o);
   }
   if (out.error.empty()) out.error = checkDirectoryFlags(o.directory);
+  if (out.error.empty()) out.error = checkJwksUrlFlags(o, given, environment);
   if (out.error.empty() && o.tls_cert.has_value() != o.tls_key.has_value())
     out.error = "--tls-cert and --tls-key go together: give both or neither";
   if (out.error.empty() && o.metrics_host && *o.metrics_host == o.host && o.metrics_port == o.port && o.port != 0)

@@ -33,6 +33,12 @@ struct CliOptions {
   std::optional<std::string> hs256_secret_file;
   std::vector<std::string> public_keys;
   std::vector<std::string> jwks_files;
+  // --jwks-url: keys fetched from the issuer and refreshed (docs/security.md §6).
+  std::optional<std::string> jwks_url;
+  std::optional<std::string> jwks_ca_file;
+  std::chrono::milliseconds jwks_timeout{5'000};
+  std::chrono::milliseconds jwks_min_refresh{30'000};
+  std::chrono::milliseconds jwks_refetch_interval{10'000};
   std::optional<std::string> issuer;
   std::optional<std::string> audience;
   std::string base_path = "/api";

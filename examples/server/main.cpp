@@ -24,7 +24,9 @@
 #include "useradmin/beast/server.hpp"
 #include "useradmin/clock.hpp"
 #include "useradmin/fixture.hpp"
+#include "useradmin/directory/document_fetcher.hpp"
 #include "useradmin/jwt/jwt_verifier.hpp"
+#include "useradmin/jwt/remote_jwks.hpp"
 #include "useradmin/policy.hpp"
 #include "useradmin/admin_service.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
@@ -40,7 +42,8 @@ constexpr const char* kProgram = "useradmin-server";
 int usageError(const std::string& message) {
   std::cerr << kProgram << ": " << message << "\n"
             << "Usage: " << kProgram << " [--listen HOST:PORT] [--db PATH] [--seed FILE.json] "
-            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--demo] ...\n"
+            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--jwks-url URL] "
+            << "[--demo] ...\n"
             << "Try '" << kProgram << " --help' for more information.\n";
   return 2;
 }
@@ -179,8 +182,9 @@ int run(const CliOptions& o) {
     if (!secret) return runtimeError(describe(secret.error()));
     demo_secret = *secret;
   }
-  if (!secret_path && o.public_keys.empty() && o.jwks_files.empty())
-    return usageError("no token keys: give --jwt-hs256-secret-file, --jwt-public-key or --jwks (or --demo)");
+  if (!secret_path && o.public_keys.empty() && o.jwks_files.empty() && !o.jwks_url)
+    return usageError(
+        "no token keys: give --jwt-hs256-secret-file, --jwt-public-key, --jwks or --jwks-url (or --demo)");
 
   // Token verifier: every key is read and checked once, here.
   JwtVerifierOptions jwt;
@@ -191,8 +195,44 @@ int run(const CliOptions& o) {
   jwt.audience = o.audience;
   jwt.leeway = o.leeway;
   jwt.max_iat_ahead = o.max_iat_ahead;
-  auto verifier = makeJwtVerifier(jwt);
-  if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
+  std::unique_ptr<TokenVerifier> verifier;
+  if (o.jwks_url) {
+    // Keys from the issuer, refreshed by a background thread; the first
+    // fetch must succeed now (bounded by --jwks-timeout).
+    directory::HttpOptions http;
+    http.timeout = o.jwks_timeout;
+    http.ca_file = o.jwks_ca_file;
+    auto fetcher = directory::DocumentFetcher::create(*o.jwks_url, http);
+    if (!fetcher) {
+      if (fetcher.error().code == ErrorCode::invalid_argument) {
+        const std::string& why = fetcher.error().reason;  // "bad_directory_url: no host"
+        const auto colon = why.find(": ");
+        return usageError("invalid value for --jwks-url: " +
+                          (colon == std::string::npos ? why : why.substr(colon + 2)));
+      }
+      return runtimeError("--jwks-ca-file refused: " + describe(fetcher.error()));
+    }
+    std::shared_ptr<directory::DocumentFetcher> get = std::move(*fetcher);
+    RemoteJwksOptions remote;
+    remote.fetch = [get]() -> Result<JwksDocument> {
+      auto document = get->get();
+      if (!document) return std::move(document).error();
+      return JwksDocument{std::move(document->body), std::move(document->cache_control)};
+    };
+    // Key set changes and fetch failures: "useradmin-server: LINE" in text,
+    // a JSON line (msg = LINE) with --log-format json.
+    remote.log = [](const std::string& line) { logger().info(line); };
+    remote.name = *o.jwks_url;
+    remote.min_refresh = o.jwks_min_refresh;
+    remote.unknown_kid_interval = o.jwks_refetch_interval;
+    auto made = makeRemoteJwksVerifier(jwt, remote);
+    if (!made) return runtimeError("token keys unavailable: " + describe(made.error()));
+    verifier = std::move(*made);
+  } else {
+    auto made = makeJwtVerifier(jwt);
+    if (!made) return runtimeError("token keys refused: " + describe(made.error()));
+    verifier = std::move(*made);
+  }
 
   // A failed start changes nothing: fixtures are checked and the listen
   // address tried before the database is touched, and a database this run
@@ -251,7 +291,7 @@ int run(const CliOptions& o) {
       rateLimit(o.rate_limit_ip, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{50, 100}) : std::nullopt);
   options.actor_rate_limit =
       rateLimit(o.rate_limit_actor, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{10, 20}) : std::nullopt);
-  auto started = beast::Server::start(options, {service, **verifier, systemClock()});
+  auto started = beast::Server::start(options, {service, *verifier, systemClock()});
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
   created_database.keep();
