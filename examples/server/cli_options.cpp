@@ -195,9 +195,10 @@ Extensions:
                                 at least 1; 20 for the --demo default)
   --access-log on|off           one JSON line per request on stderr (default on)
   --log-format text|json        text (default): messages as "useradmin-server: ...",
-                                the access log as today; json: every stderr line is a
-                                JSON object {"ts","level","msg",...} (usage errors stay
-                                one line of text; stdout is unchanged)
+                                the access log as JSON lines with "time"; json: every
+                                stderr line is a JSON object {"ts","level","msg",...}
+                                (usage errors stay one line of text; stdout is
+                                unchanged)
   --metrics-listen HOST:PORT    serve GET /metrics (Prometheus text format) and the
                                 probes on this separate plain-HTTP listener (default
                                 off; must differ from --listen); prints "metrics on
