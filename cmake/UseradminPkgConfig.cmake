@@ -11,7 +11,7 @@ set(pc_requires_private_sqlite "sqlite3")
 set(pc_libs_private_sqlite "-pthread")
 set(pc_requires_private_jwt "libcrypto")
 set(pc_libs_private_jwt "-lboost_json -pthread")
-set(pc_requires_private_beast "")
+set(pc_requires_private_beast "libssl libcrypto")
 set(pc_libs_private_beast "-lboost_json -pthread")
 
 get_property(pc_components GLOBAL PROPERTY USERADMIN_COMPONENTS)

@@ -194,6 +194,19 @@ Extensions:
   --rate-limit-actor-burst N    bucket size (default: one second of RATE, rounded up,
                                 at least 1; 20 for the --demo default)
   --access-log on|off           one JSON line per request on stderr (default on)
+  --log-format text|json        text (default): messages as "useradmin-server: ...",
+                                the access log as JSON lines with "time"; json: every
+                                stderr line is a JSON object {"ts","level","msg",...}
+                                (usage errors stay one line of text; stdout is
+                                unchanged)
+  --metrics-listen HOST:PORT    serve GET /metrics (Prometheus text format) and the
+                                probes on this separate plain-HTTP listener (default
+                                off; must differ from --listen); prints "metrics on
+                                http://HOST:PORT/metrics" before the listening line
+  --tls-cert FILE               serve HTTPS with this PEM certificate chain (leaf
+                                first); needs --tls-key; prints "listening on
+                                https://HOST:PORT" (TLS 1.2+, AEAD ciphers only)
+  --tls-key FILE                the PEM private key of --tls-cert
   --version                     print "useradmin-server VERSION" and exit
 
 Keys fetched from the issuer (instead of the key options above and --demo):
@@ -290,6 +303,22 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       {"--rate-limit-ip-burst", burst(o.rate_limit_ip)},
       {"--rate-limit-actor", rate(o.rate_limit_actor)},
       {"--rate-limit-actor-burst", burst(o.rate_limit_actor)},
+      {"--metrics-listen",
+       [&](const std::string& v) {
+         std::string host;
+         if (!parseListen(v, host, o.metrics_port)) return false;
+         o.metrics_host = host;
+         return true;
+       }},
+      {"--tls-cert", [&](const std::string& v) { return !v.empty() && (o.tls_cert = v, true); }},
+      {"--tls-key", [&](const std::string& v) { return !v.empty() && (o.tls_key = v, true); }},
+      {"--log-format",
+       [&](const std::string& v) {
+         if (v == "text") o.log_format = beast::LogFormat::text;
+         else if (v == "json") o.log_format = beast::LogFormat::json;
+         else return false;
+         return true;
+       }},
       {"--access-log",
        [&](const std::string& v) {
          if (v == "on") o.access_log = true;
@@ -350,6 +379,10 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
   }
   if (out.error.empty()) out.error = checkDirectoryFlags(o.directory);
   if (out.error.empty()) out.error = checkJwksUrlFlags(o, given, environment);
+  if (out.error.empty() && o.tls_cert.has_value() != o.tls_key.has_value())
+    out.error = "--tls-cert and --tls-key go together: give both or neither";
+  if (out.error.empty() && o.metrics_host && *o.metrics_host == o.host && o.metrics_port == o.port && o.port != 0)
+    out.error = "--metrics-listen must differ from --listen (metrics never share the public listener)";
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "directory_options.hpp"
+#include "useradmin/beast/log.hpp"
 #include "useradmin/beast/rate_limiter.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
 
@@ -61,6 +62,12 @@ struct CliOptions {
   RateFlag rate_limit_ip;
   RateFlag rate_limit_actor;
   bool access_log = true;
+  // Operations (docs/operations.md).
+  std::optional<std::string> metrics_host;  // --metrics-listen; unset = no metrics
+  std::uint16_t metrics_port = 0;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  beast::LogFormat log_format = beast::LogFormat::text;
 
   // Directory sync (directory.md §5), parsed by directory_options.cpp.
   DirectoryFlags directory;
