@@ -141,6 +141,28 @@ std::string seedStore(UserStore& store, const CliOptions& o, const StartData& da
   return {};
 }
 
+// One line of the store's commit statistics on standard error (on SIGUSR1
+// and after the drain), for load tests and operators:
+//   useradmin-server: store stats commits=N units=N failed_commits=N queue_depth=N
+//     batch_size=le1:N,le2:N,...,inf:N batch_size_sum=X commit_seconds_sum=X sync_seconds_sum=X
+// All counts are totals since the start; bucket counts are not cumulative.
+void printStoreStats(const UserStore& store) {
+  const StoreStats s = store.stats();
+  if (!s.available) return;
+  std::ostringstream line;
+  line << kProgram << ": store stats commits=" << s.commits << " units=" << s.units
+       << " failed_commits=" << s.failed_commits << " queue_depth=" << s.queue_depth << " batch_size=";
+  for (std::size_t i = 0; i < s.batch_size.counts.size(); ++i) {
+    if (i > 0) line << ',';
+    if (i < s.batch_size.upper_bounds.size()) line << "le" << s.batch_size.upper_bounds[i];
+    else line << "inf";
+    line << ':' << s.batch_size.counts[i];
+  }
+  line << " batch_size_sum=" << s.batch_size.sum << " commit_seconds_sum=" << s.commit_seconds.sum
+       << " sync_seconds_sum=" << s.sync_seconds.sum << "\n";
+  std::cerr << line.str() << std::flush;
+}
+
 int run(const CliOptions& o) {
   raiseOpenFileLimit();
 
@@ -150,6 +172,7 @@ int run(const CliOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // prints the store's commit statistics
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -246,10 +269,11 @@ int run(const CliOptions& o) {
   std::cout << "listening on " << http.url() << std::endl;  // flushed: scripts wait for this line
 
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGUSR1) printStoreStats(**store);
   std::cerr << kProgram << ": " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, draining connections\n";
   http.shutdown(o.shutdown_timeout);
+  printStoreStats(**store);
   std::cerr << kProgram << ": stopped\n";
   return 0;
 }

@@ -1,5 +1,8 @@
 #include "useradmin/sqlite/sqlite_store.hpp"
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -41,6 +44,11 @@ constexpr const char* kJournalLimit = "PRAGMA journal_size_limit = 67108864";
 // How often an idle writer looks at its files (see detail::FileWatch);
 // every commit looks too.
 constexpr std::chrono::seconds kWatchInterval{1};
+// WAL frames after a commit that wake the background checkpointer (SQLite's
+// own autocheckpoint threshold). The writer never checkpoints by itself:
+// its WAL hook replaces SQLite's autocheckpoint, so no commit (and no
+// caller waiting for one) pays for copying the WAL into the database.
+constexpr int kCheckpointFrames = 1000;
 
 // NOMUTEX: each connection is used by one thread at a time (the writer
 // thread, or the holder of a reader lease), so SQLite's own locking of the
@@ -59,6 +67,9 @@ struct ConnectionOpener {
   // SQLite could only open it read-only, then configured.
   Result<std::unique_ptr<Connection>> writer(int flags, bool verify) const;
   Result<std::unique_ptr<Connection>> reader() const;
+  /// The background checkpointer's connection: no schema checks (the
+  /// writer did them), the writer's `synchronous`.
+  Result<std::unique_ptr<Connection>> checkpointer() const;
 
   std::string path;
   std::string vfs;
@@ -79,15 +90,28 @@ class SqliteUnit final : public UnitOfWork {
  public:
   SqliteUnit(Connection& c, detail::OrganizationCache* cache) : c_(c), cache_(cache) {}
 
-  Result<std::optional<User>> findUser(std::string_view id) override { return detail::selectUser(c_, id); }
+  Result<std::optional<User>> findUser(std::string_view id) override {
+    auto found = detail::selectUser(c_, id);
+    if (found && *found) remember(**found);
+    else known_ = false;
+    return found;
+  }
 
   Result<std::vector<Organization>> organizationChain(std::string_view id) override {
     if (cache_ != nullptr) return cache_->chain(c_, id);
     return detail::selectChain(c_, id);
   }
 
+  // A compare-and-set of the user this unit read last, at the version it
+  // read, needs no query for the stored roles: nothing but this unit can
+  // have written in between (one writer; the transaction is open), and any
+  // write to the user (this unit's own included) moves its version.
   Result<bool> compareAndSetUser(const User& user, std::int64_t expected_version) override {
-    return detail::compareAndSetUser(c_, user, expected_version);
+    const bool known = known_ && known_version_ == expected_version && known_id_ == user.id;
+    auto swapped = detail::compareAndSetUser(c_, user, expected_version, known ? &known_roles_ : nullptr);
+    if (swapped && *swapped) remember(user);
+    else known_ = false;
+    return swapped;
   }
 
   Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected_version) override {
@@ -99,18 +123,32 @@ class SqliteUnit final : public UnitOfWork {
   }
 
   Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
+    known_ = false;
     return detail::suspendCascade(c_, cascade);
   }
 
   Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
+    known_ = false;
     return detail::reactivateCascade(c_, cascade);
   }
 
   Status appendAudit(const AuditEvent& event) override { return detail::insertAudit(c_, event); }
 
  private:
+  void remember(const User& user) {
+    known_id_ = user.id;
+    known_version_ = user.version;
+    known_roles_ = user.roles;
+    known_ = true;
+  }
+
   Connection& c_;
   detail::OrganizationCache* cache_;  // null: always the recursive query
+  // The user this unit read (or wrote) last, with the roles stored for it.
+  bool known_ = false;
+  std::string known_id_;
+  std::int64_t known_version_ = 0;
+  std::vector<std::string> known_roles_;
 };
 
 // The ReadView handed to a read: a reader connection inside a read
@@ -143,8 +181,153 @@ class ReadTransaction {
   Connection& c_;
 };
 
-// A request waiting for the writer: a unit of work (batched) or a seed
-// (run alone). Lives on the caller's stack until `done`.
+// Copies the WAL into the database file on its own thread and connection
+// (a PASSIVE checkpoint: it never blocks the writer or the readers), woken
+// by the writer's WAL hook once the WAL holds kCheckpointFrames frames. The
+// writer resets the WAL at its next transaction once everything was copied.
+// Its connection has the writer's `synchronous`, so a checkpoint syncs the
+// WAL before and the database after copying, as SQLite's own would.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::function<Result<std::unique_ptr<Connection>>()> open) : open_(std::move(open)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  /// Installs the hook on a writer connection (again after a reopen).
+  void attach(Connection& writer) { sqlite3_wal_hook(writer.handle(), &Checkpointer::walHook, this); }
+
+  /// Checkpoints run so far (for tests and diagnostics).
+  std::uint64_t runs() const { return runs_.load(std::memory_order_relaxed); }
+
+ private:
+  static int walHook(void* self, sqlite3*, const char*, int frames) {
+    if (frames >= kCheckpointFrames) static_cast<Checkpointer*>(self)->request();
+    return SQLITE_OK;
+  }
+
+  void request() {
+    {
+      std::lock_guard lock(mutex_);
+      if (requested_) return;
+      requested_ = true;
+    }
+    wake_.notify_one();
+  }
+
+  void loop() {
+    std::unique_ptr<Connection> c;
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return requested_ || stopping_; });
+        if (stopping_) return;
+        requested_ = false;
+      }
+      if (c == nullptr || c->fault() != SQLITE_OK) {
+        auto opened = open_();
+        if (!opened) continue;  // tried again at the next request
+        c = std::move(*opened);
+      }
+      // Busy (another checkpoint, e.g. the writer's salvage) or a failure:
+      // nothing is lost, the WAL keeps the frames until the next try.
+      const int rc = sqlite3_wal_checkpoint_v2(c->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (detail::isConnectionFault(rc)) c.reset();
+      runs_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  const std::function<Result<std::unique_ptr<Connection>>()> open_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  std::atomic<std::uint64_t> runs_{0};
+  std::thread thread_;
+};
+
+// The writer's commit statistics (StoreStats). The writer records once per
+// transaction under `mutex_`; stats() copies under the same lock. Seeds are
+// not counted (they commit in their own chunks); large units are batches of 1.
+class WriterStats {
+ public:
+  static constexpr std::array<double, 8> kBatchBounds{1, 2, 4, 8, 16, 32, 64, 128};
+  static constexpr std::array<double, 14> kSecondsBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+
+  void committed(std::size_t units, double commit_seconds, double sync_seconds) {
+    std::lock_guard lock(mutex_);
+    ++commits_;
+    units_ += units;
+    batch_.observe(kBatchBounds, static_cast<double>(units));
+    commit_.observe(kSecondsBounds, commit_seconds);
+    sync_.observe(kSecondsBounds, sync_seconds);
+  }
+
+  void failed() {
+    std::lock_guard lock(mutex_);
+    ++failed_;
+  }
+
+  StoreStats snapshot() const {
+    StoreStats out;
+    out.available = true;
+    std::lock_guard lock(mutex_);
+    out.commits = commits_;
+    out.units = units_;
+    out.failed_commits = failed_;
+    out.batch_size = batch_.histogram(kBatchBounds);
+    out.commit_seconds = commit_.histogram(kSecondsBounds);
+    out.sync_seconds = sync_.histogram(kSecondsBounds);
+    return out;
+  }
+
+ private:
+  template <std::size_t N>
+  struct Buckets {
+    std::array<std::uint64_t, N + 1> counts{};
+    double sum = 0;
+    std::uint64_t count = 0;
+
+    void observe(const std::array<double, N>& bounds, double value) {
+      std::size_t i = 0;
+      while (i < N && value > bounds[i]) ++i;
+      ++counts[i];
+      sum += value;
+      ++count;
+    }
+    Histogram histogram(const std::array<double, N>& bounds) const {
+      Histogram h;
+      h.upper_bounds.assign(bounds.begin(), bounds.end());
+      h.counts.assign(counts.begin(), counts.end());
+      h.sum = sum;
+      h.count = count;
+      return h;
+    }
+  };
+
+  mutable std::mutex mutex_;
+  std::uint64_t commits_ = 0;
+  std::uint64_t units_ = 0;
+  std::uint64_t failed_ = 0;
+  Buckets<kBatchBounds.size()> batch_;
+  Buckets<kSecondsBounds.size()> commit_;
+  Buckets<kSecondsBounds.size()> sync_;
+};
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // A request waiting for the writer: a unit of work (batched unless
 // `alone`) or a seed (always alone). Lives on the caller's stack until `done`.
 struct Job {
@@ -167,7 +350,9 @@ class SqliteStore final : public UserStore {
               std::unique_ptr<detail::FileWatch> watch, const SqliteStoreOptions& options)
       : policy_(*options.policy), max_batch_(options.max_batch), use_cache_(options.cache_organizations),
         opener_(options), log_(options.log), watch_(std::move(watch)), writer_(std::move(writer)),
+        checkpointer_(std::make_unique<Checkpointer>([this] { return opener_.checkpointer(); })),
         idle_readers_(std::move(readers)) {
+    checkpointer_->attach(*writer_);
     thread_ = std::thread([this] { writerLoop(); });
     writer_id_ = thread_.get_id();
   }
@@ -179,6 +364,7 @@ class SqliteStore final : public UserStore {
     }
     queued_.notify_all();
     thread_.join();  // the writer drains the queue first
+    checkpointer_.reset();  // its connection closes before the writer's, which checkpoints last
     static_cast<void>(writer_->exec("PRAGMA optimize", "optimizing"));
   }
 
@@ -219,6 +405,12 @@ class SqliteStore final : public UserStore {
 
   Status health() const { return watch_->check(); }
 
+  StoreStats stats() const override {
+    StoreStats out = stats_.snapshot();
+    out.queue_depth = queue_depth_.load(std::memory_order_relaxed);
+    return out;
+  }
+
  private:
   // Borrows a reader connection for one call; readers are interchangeable
   // and, in WAL mode, never wait for the writer.
@@ -257,6 +449,7 @@ class SqliteStore final : public UserStore {
       std::lock_guard lock(mutex_);
       if (stopping_) return Error::internal("the store is closing");
       queue_.push_back(&job);
+      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
     }
     queued_.notify_one();
     {
@@ -295,6 +488,7 @@ class SqliteStore final : public UserStore {
             queue_.pop_front();
           }
         }
+        queue_depth_.store(queue_.size(), std::memory_order_relaxed);
       }
       try {
         if (batch.front()->seed != nullptr) runSeed(*batch.front());
@@ -341,6 +535,7 @@ class SqliteStore final : public UserStore {
     std::size_t next = 0;
     while (next < jobs.size()) {
       Status begun = prepareWriter();
+      const auto started = std::chrono::steady_clock::now();
       if (begun) begun = detail::beginImmediate(*writer_, kRetryBudget);
       if (!begun) {
         for (std::size_t i = next; i < jobs.size(); ++i) jobs[i]->result = begun.error();
@@ -354,10 +549,15 @@ class SqliteStore final : public UserStore {
         const Error lost = Error::internal("the transaction was rolled back by SQLite while running a unit");
         for (std::size_t i = first; i < next; ++i)
           if (jobs[i]->result) jobs[i]->result = lost;
+        stats_.failed();
         continue;
       }
+      const auto syncing = std::chrono::steady_clock::now();
       Status committed = detail::commit(*writer_, kRetryBudget);
+      const double sync_seconds = secondsSince(syncing);
       if (committed) committed = watchFiles();
+      if (committed) stats_.committed(next - first, secondsSince(started), sync_seconds);
+      else stats_.failed();
       if (!committed) {
         // Nothing of the batch persisted: every unit that had succeeded learns why.
         for (std::size_t i = first; i < next; ++i)
@@ -416,6 +616,7 @@ class SqliteStore final : public UserStore {
     auto fresh = opener_.writer(kWriterFlags, false);
     if (!fresh) return okStatus();
     writer_ = std::move(*fresh);
+    checkpointer_->attach(*writer_);
     org_cache_.clear();
     return okStatus();
   }
@@ -456,12 +657,15 @@ class SqliteStore final : public UserStore {
   bool salvage_tried_ = false;
   Status salvaged_;
   std::unique_ptr<Connection> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   detail::OrganizationCache org_cache_;
 
   std::mutex mutex_;
   std::condition_variable queued_;
   std::deque<Job*> queue_;
+  std::atomic<std::size_t> queue_depth_{0};
   bool stopping_ = false;
+  WriterStats stats_;
   std::thread thread_;
   std::thread::id writer_id_;
 
@@ -505,6 +709,14 @@ Result<std::unique_ptr<Connection>> ConnectionOpener::writer(int flags, bool ver
     return std::move(usable).error();
   if (Status writable = detail::checkWritable(**c); !writable) return std::move(writable).error();
   if (Status configured = configureWriter(**c, durability); !configured) return std::move(configured).error();
+  return c;
+}
+
+Result<std::unique_ptr<Connection>> ConnectionOpener::checkpointer() const {
+  auto c = Connection::open(path, kWriterFlags, busy_timeout, vfs.empty() ? nullptr : vfs.c_str());
+  if (!c) return c;
+  const char* sync = durability == SqliteDurability::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+  if (Status set = (*c)->exec(sync, sync); !set) return std::move(set).error();
   return c;
 }
 
