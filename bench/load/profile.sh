@@ -60,6 +60,7 @@ wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$lua" "$addr" -- "$token" "${a
 wait "$perf_pid" || true
 t1=$(ticks) c1=$(ctx)
 kill -USR1 "$pid"; sleep 0.2
+echo "WAL file after the run: $(stat -c %s "$work/db-wal" 2>/dev/null || echo 0) bytes"
 total=$(awk '/requests in/ {print $1}' "$out/wrk.txt")
 rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out/wrk.txt")
 p99=$(awk '$1=="99%" {print $2}' "$out/wrk.txt")

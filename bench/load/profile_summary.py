@@ -4,7 +4,8 @@
 
 Roles: the thread with most samples in SQLite is the writer; the thread with
 most samples under epoll is the I/O thread; every other thread is a worker
-(or idle main/reader). Categories are taken from the whole stack of each
+(or idle main/reader), except the one with most file I/O besides those two
+(at least 1% of the samples): the background checkpointer. Categories are taken from the whole stack of each
 sample, first match wins, so every sample lands in exactly one:
   sched/futex  waking or switching threads (futex, schedule, try_to_wake_up)
   file I/O     write/fsync/read of the database and WAL (ext4, block layer, pread/pwrite)
@@ -29,7 +30,7 @@ for line in sys.stdin:
             samples.append((tid, stack))
         tid, stack = None, []
         continue
-    if not line.startswith(("\t", " ")):
+    if not line.startswith("\t"):
         tid, stack = line.split()[0], []
         continue
     m = re.match(r"\s*[0-9a-f]+ (.*) \((.*)\)\s*$", line)
@@ -64,16 +65,31 @@ sqlite_by_thread = collections.Counter(t for t, s in samples if s and "sqlite" i
 epoll_by_thread = collections.Counter(t for t, s in samples if any("epoll" in x for x, _ in s))
 writer = sqlite_by_thread.most_common(1)[0][0] if sqlite_by_thread else None
 io = next((t for t, _ in epoll_by_thread.most_common() if t != writer), None)
-role = lambda t: "writer" if t == writer else ("io" if t == io else "workers+other")
+# The checkpointer: the other thread with most file I/O (its SQLite frames
+# often lack a frame pointer, so its stacks rarely reach the checkpoint call).
+fileio_by_thread = collections.Counter(t for t, s in samples if category(s) == "file I/O" and t not in (writer, io))
+checkpointer = fileio_by_thread.most_common(1)[0][0] if fileio_by_thread else None
+if checkpointer and fileio_by_thread[checkpointer] < 0.01 * len(samples):
+    checkpointer = None
+
+
+def role(t):
+    if t == writer:
+        return "writer"
+    if t == checkpointer:
+        return "checkpointer"
+    return "io" if t == io else "workers+other"
+
+
 total = len(samples)
 cats = ["sched/futex", "file I/O", "network", "kernel other", "sqlite", "malloc", "libc other", "ours"]
 table = collections.defaultdict(collections.Counter)
 for t, s in samples:
     table[role(t)][category(s)] += 1
-print(f"samples: {total}" + (f", requests: {requests}" for _ in [0]).__next__() if requests else f"samples: {total}")
+print(f"samples: {total}" + (f", requests: {requests}" if requests else ""))
 print("| thread | share | " + " | ".join(cats) + " |")
 print("|---|---|" + "---|" * len(cats))
-for r in ("writer", "io", "workers+other"):
+for r in ("writer", "checkpointer", "io", "workers+other"):
     row = table[r]
     n = sum(row.values())
     print(f"| {r} | {100*n/total:.1f}% | " + " | ".join(f"{100*row[c]/total:.1f}%" for c in cats) + " |")

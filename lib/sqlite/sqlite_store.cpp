@@ -1,5 +1,11 @@
 #include "useradmin/sqlite/sqlite_store.hpp"
 
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -183,8 +189,9 @@ class ReadTransaction {
 
 // Copies the WAL into the database file on its own thread and connection
 // (a PASSIVE checkpoint: it never blocks the writer or the readers), woken
-// by the writer's WAL hook once the WAL holds kCheckpointFrames frames. The
-// writer resets the WAL at its next transaction once everything was copied.
+// by the writer's WAL hook once kCheckpointFrames frames wait to be copied;
+// the writer copies the short tail left after it (see committed()) and then
+// restarts the WAL at its next transaction.
 // Its connection has the writer's `synchronous`, so a checkpoint syncs the
 // WAL before and the database after copying, as SQLite's own would.
 class Checkpointer {
@@ -205,20 +212,42 @@ class Checkpointer {
 
   /// Installs the hook on a writer connection (again after a reopen).
   void attach(Connection& writer) { sqlite3_wal_hook(writer.handle(), &Checkpointer::walHook, this); }
+  /// Removes it (before the Checkpointer goes; later commits do not checkpoint).
+  static void detach(Connection& writer) { sqlite3_wal_hook(writer.handle(), nullptr, nullptr); }
 
-  /// Checkpoints run so far (for tests and diagnostics).
-  std::uint64_t runs() const { return runs_.load(std::memory_order_relaxed); }
+
 
  private:
-  static int walHook(void* self, sqlite3*, const char*, int frames) {
-    if (frames >= kCheckpointFrames) static_cast<Checkpointer*>(self)->request();
+  static int walHook(void* self, sqlite3* db, const char*, int frames) {
+    static_cast<Checkpointer*>(self)->committed(db, frames);
     return SQLITE_OK;
   }
 
+  // After every commit, on the writer thread, with the WAL's size in frames.
+  // A PASSIVE checkpoint beside a busy writer never catches up with it (the
+  // writer appends while it copies), and SQLite only restarts the WAL from
+  // its beginning once every frame was copied; so once the background copy
+  // is done, the writer copies the tail committed meanwhile itself, a small
+  // fraction of the WAL, and its next transaction restarts the WAL.
+  void committed(sqlite3* db, int frames) {
+    if (frames < kCheckpointFrames || busy_.load(std::memory_order_acquire)) return;
+    int copied = copied_.load(std::memory_order_relaxed);
+    if (frames < logged_.load(std::memory_order_relaxed)) copied = 0;  // the WAL was restarted since
+    if (frames - copied >= kCheckpointFrames) {
+      request();
+      return;
+    }
+    int logged = 0;
+    if (sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK) {
+      logged_.store(logged, std::memory_order_relaxed);
+      copied_.store(copied, std::memory_order_relaxed);
+    }
+  }
+
   void request() {
+    busy_.store(true, std::memory_order_release);
     {
       std::lock_guard lock(mutex_);
-      if (requested_) return;
       requested_ = true;
     }
     wake_.notify_one();
@@ -235,14 +264,20 @@ class Checkpointer {
       }
       if (c == nullptr || c->fault() != SQLITE_OK) {
         auto opened = open_();
-        if (!opened) continue;  // tried again at the next request
-        c = std::move(*opened);
+        if (opened) c = std::move(*opened);
       }
       // Busy (another checkpoint, e.g. the writer's salvage) or a failure:
       // nothing is lost, the WAL keeps the frames until the next try.
-      const int rc = sqlite3_wal_checkpoint_v2(c->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      if (detail::isConnectionFault(rc)) c.reset();
-      runs_.fetch_add(1, std::memory_order_relaxed);
+      if (c != nullptr) {
+        int logged = 0, copied = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(c->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+        if (rc == SQLITE_OK) {
+          logged_.store(logged, std::memory_order_relaxed);
+          copied_.store(copied, std::memory_order_relaxed);
+        }
+        if (detail::isConnectionFault(rc)) c.reset();
+      }
+      busy_.store(false, std::memory_order_release);
     }
   }
 
@@ -251,7 +286,11 @@ class Checkpointer {
   std::condition_variable wake_;
   bool requested_ = false;
   bool stopping_ = false;
-  std::atomic<std::uint64_t> runs_{0};
+  // Set from request() until the checkpoint it asked for has ended.
+  std::atomic<bool> busy_{false};
+  // The WAL's size and the frames copied, as the last checkpoint left them.
+  std::atomic<int> logged_{0};
+  std::atomic<int> copied_{0};
   std::thread thread_;
 };
 
@@ -328,6 +367,53 @@ double secondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+// One-shot "your job is done" from the writer to its caller. On Linux a
+// futex word: the writer's signal is one atomic exchange, plus one wake-up
+// call only if the caller is already asleep; the woken caller needs no lock
+// (a mutex and condition variable cost the caller a second wake-up when it
+// finds the writer still holding the mutex). The caller may return, and the
+// Job vanish, as soon as it sees the flag: the writer's FUTEX_WAKE only
+// names the address, which the kernel does not read for a wake, and a stray
+// wake of whatever lives there later is a spurious wake-up, which every
+// futex waiter tolerates. Elsewhere a mutex and condition variable.
+class Completion {
+ public:
+#if defined(__linux__)
+  void wait() {
+    int seen = kPending;
+    if (state_.compare_exchange_strong(seen, kSleeping, std::memory_order_acquire)) seen = kSleeping;
+    while (seen != kDone) {
+      syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
+      seen = state_.load(std::memory_order_acquire);
+    }
+  }
+  void signal() {
+    if (state_.exchange(kDone, std::memory_order_acq_rel) == kSleeping)
+      syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+
+ private:
+  static constexpr int kPending = 0, kSleeping = 1, kDone = 2;
+  static_assert(sizeof(std::atomic<int>) == sizeof(int), "a futex word is an int");
+  std::atomic<int> state_{kPending};
+#else
+  void wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+  void signal() {
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    cv_.notify_one();  // under the lock: the Job vanishes once its caller sees `done_`
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+#endif
+};
+
 // A request waiting for the writer: a unit of work (batched unless
 // `alone`) or a seed (always alone). Lives on the caller's stack until `done`.
 struct Job {
@@ -337,11 +423,9 @@ struct Job {
   bool alone = false;
   Status result;
   std::exception_ptr exception;
-  // The caller waits on its own mutex, not the queue's, so waking a whole
-  // batch does not make the callers and the writer fight over one lock.
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
+  // The caller waits on its own flag, not the queue's lock, so waking a
+  // whole batch does not make the callers and the writer fight over one lock.
+  Completion done;
 };
 
 class SqliteStore final : public UserStore {
@@ -364,7 +448,10 @@ class SqliteStore final : public UserStore {
     }
     queued_.notify_all();
     thread_.join();  // the writer drains the queue first
-    checkpointer_.reset();  // its connection closes before the writer's, which checkpoints last
+    // The hook goes before the checkpointer it points to; its connection
+    // closes before the writer's, which checkpoints last.
+    Checkpointer::detach(*writer_);
+    checkpointer_.reset();
     static_cast<void>(writer_->exec("PRAGMA optimize", "optimizing"));
   }
 
@@ -453,8 +540,7 @@ class SqliteStore final : public UserStore {
     }
     queued_.notify_one();
     {
-      std::unique_lock lock(job.mutex);
-      job.cv.wait(lock, [&] { return job.done; });
+      job.done.wait();
     }
     if (job.exception) std::rethrow_exception(job.exception);
     return std::move(job.result);
@@ -501,9 +587,7 @@ class SqliteStore final : public UserStore {
           if (job->result) job->result = Error::internal("the store's writer failed while running the batch");
       }
       for (Job* job : batch) {
-        std::lock_guard lock(job->mutex);
-        job->done = true;
-        job->cv.notify_one();  // under the job's lock: it vanishes once its caller sees `done`
+        job->done.signal();
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -301,6 +302,56 @@ TEST_CASE("sqlite store: stats count commits, units, batch sizes, commit times a
   // The gate held its transaction open while the others queued.
   CHECK(s.commit_seconds.sum > s.sync_seconds.sum);
   CHECK(s.commit_seconds.sum >= 0.001);
+}
+
+// The writer never checkpoints inside a commit; a background connection
+// does, and the writer copies the tail it leaves. If that broke, the WAL
+// would hold every frame of the run (well over 100 MB here).
+TEST_CASE("sqlite store: checkpoints keep the write-ahead log bounded while writers never pause",
+          "[store][sqlite][checkpoint]") {
+  TempDir dir;
+  const auto path = dir.file("wal.db");
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1200;
+  std::uintmax_t largest_wal = 0;
+  {
+    auto store = openOrThrow(sqliteOptions(path));
+    REQUIRE(store->seed(datasetWithSuspended("usr_w", kThreads * kPerThread)));
+    std::atomic<int> failed{0};
+    std::atomic<bool> running{true};
+    std::thread watcher([&] {
+      while (running) {
+        std::error_code missing;
+        const auto size = std::filesystem::file_size(path + "-wal", missing);
+        if (!missing) largest_wal = std::max(largest_wal, size);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i)
+          if (!activate(*store, "usr_w" + std::to_string(i * kThreads + t))) ++failed;
+      });
+    for (auto& th : threads) th.join();
+    running = false;
+    watcher.join();
+    CHECK(failed == 0);
+    const StoreStats s = store->stats();
+    CHECK(s.units == static_cast<std::uint64_t>(kThreads * kPerThread));
+    INFO("commits " << s.commits << ", largest WAL " << largest_wal << " bytes");
+    CHECK(s.commits > 100);  // enough commits that an unchecked WAL would be huge
+    CHECK(largest_wal < 16u * 1024 * 1024);
+  }
+  // Everything acknowledged is there after a reopen, and the file is sound.
+  auto store = openOrThrow(sqliteOptions(path));
+  for (int i = 0; i < kThreads * kPerThread; i += 97) {
+    INFO(i);
+    CHECK(store->findUser("usr_w" + std::to_string(i)).value()->status == UserStatus::active);
+  }
+  RawDb raw(path);
+  CHECK(raw.text("PRAGMA integrity_check") == "ok");
+  CHECK(raw.integer("SELECT count(*) FROM audit_events") == kThreads * kPerThread);
 }
 
 TEST_CASE("sqlite store: a database locked past the busy timeout is unavailable and nothing changes",
