@@ -134,8 +134,8 @@ for c in $conns_list; do
   read -r _ rps _ p99 _ total ticks ctx _ < <(run_wrk "ceiling-c$c" "$addr/" "$c")
   ceiling[$c]=$rps
   ceiling_p99[$c]=$p99
-  ceiling_cpu[$c]=$(awk -v t="$ticks" -v n="$total" -v hz="$clk_tck" 'BEGIN {printf "%.1f", n > 0 ? t * 1e6 / hz / n : 0}')
-  ceiling_ctx[$c]=$(awk -v x="$ctx" -v n="$total" 'BEGIN {printf "%.2f", n > 0 ? x / n : 0}')
+  ceiling_cpu[$c]=$(awk -v t="$ticks" -v n="$total" -v hz="$clk_tck" 'BEGIN {printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0)}')
+  ceiling_ctx[$c]=$(awk -v x="$ctx" -v n="$total" 'BEGIN {printf "%.2f", (n > 0 ? x / n : 0)}')
 done
 stop_server "$pid"
 
