@@ -9,6 +9,8 @@
 # CASE: reactivate (distinct ids, 200) or not_suspended (same active user, 400).
 # Writes DIR/perf.data and DIR/report.txt (perf report --no-children, top
 # symbols) and prints "case conns req/s p99 cpu_us/req ctx/req".
+# Needs perf and wrk: `scripts/install-deps linux-perf valgrind` installs
+# perf (and valgrind, for the callgrind counts in docs/benchmarks.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build=$1 case=$2 conns=$3; shift 3
