@@ -426,6 +426,10 @@ struct Job {
   // The caller waits on its own flag, not the queue's lock, so waking a
   // whole batch does not make the callers and the writer fight over one lock.
   Completion done;
+  // transactAsync: the Job is the store's (on the heap) and owns the unit;
+  // the writer calls `completion` instead of signalling `done`.
+  UserStore::Work owned_work;
+  UserStore::Done completion;
 };
 
 class SqliteStore final : public UserStore {
@@ -459,6 +463,24 @@ class SqliteStore final : public UserStore {
     Job job;
     job.work = &work;
     return submit(job);
+  }
+
+  void transactAsync(Work work, Done done) override {
+    auto job = std::make_unique<Job>();
+    job->owned_work = std::move(work);
+    job->work = &job->owned_work;
+    job->completion = std::move(done);
+    {
+      std::unique_lock lock(mutex_);
+      if (stopping_) {
+        lock.unlock();
+        job->completion(Error::internal("the store is closing"));
+        return;
+      }
+      queue_.push_back(job.release());  // the writer deletes it after its completion
+      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    queued_.notify_one();
   }
 
   Status transactLarge(const Work& work) override {
@@ -555,6 +577,7 @@ class SqliteStore final : public UserStore {
   // its failure can touch no one else's writes.
   void writerLoop() {
     std::vector<Job*> batch;
+    std::vector<Job*> owned_jobs;  // the batch's transactAsync jobs
     while (true) {
       batch.clear();
       {
@@ -586,8 +609,24 @@ class SqliteStore final : public UserStore {
         for (Job* job : batch)
           if (job->result) job->result = Error::internal("the store's writer failed while running the batch");
       }
+      // Blocked callers first; then the completions of transactAsync,
+      // which may queue new units (not wait for them). A blocked caller's
+      // Job is gone once signalled, so the asynchronous ones are set apart
+      // before any signal.
+      owned_jobs.clear();
       for (Job* job : batch) {
-        job->done.signal();
+        if (job->completion) owned_jobs.push_back(job);
+        else job->done.signal();
+      }
+      for (Job* job : owned_jobs) {
+        std::unique_ptr<Job> owned(job);
+        Status result = std::move(job->result);
+        if (job->exception && result) result = Error::internal("the unit of work threw an exception");
+        try {
+          job->completion(std::move(result));
+        } catch (...) {
+          // A completion must not throw; the writer carries on regardless.
+        }
       }
     }
   }
