@@ -4,12 +4,16 @@
 # See docs/benchmarks.md for what it measures and how to read it.
 #
 #   bench/load/run.sh [--smoke] [--build-dir DIR] [--duration S] [--users N] [--threads N]
+#                     [--paths "reactivate not_suspended ..."] [--conns "16 64"] [--large-only]
 #
+# --paths: run only these paths (reactivate not_suspended forbidden badsig
+#          getuser listfirst listdeep); default all. --large-only skips the
+#          1,000-user database (and so the scale ratios).
 # --smoke: a ~5 s version (small database, one connection count, short runs)
 #          that checks the pipeline works; CI runs it. Prints the same tables.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-smoke=0 build="" duration=10 users=1000000 small_users=1000 threads=$(nproc)
+smoke=0 build="" paths="" conns_opt="" large_only=0 duration=10 users=1000000 small_users=1000 threads=$(nproc)
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -17,12 +21,17 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift ;;
     --users) users=$2; shift ;;
     --threads) threads=$2; shift ;;
+    --paths) paths=$2; shift ;;
+    --conns) conns_opt=$2; shift ;;
+    --large-only) large_only=1 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [ $smoke = 1 ]; then duration=1; users=20000; fi
 conns_list="16 64"; [ $smoke = 1 ] && conns_list="16"
+[ -n "$conns_opt" ] && conns_list=$conns_opt
+wanted() { [ -z "$paths" ] || [[ " $paths " == *" $1 "* ]]; }
 
 if [ -z "$build" ]; then
   "$root/scripts/install-deps"
@@ -60,23 +69,54 @@ start_server() {
 
 stop_server() { kill -TERM "$1"; wait "$1" 2>/dev/null || true; }
 
-# run_wrk LABEL URL CONNS [lua args...]: prints "label rps p50_ms p99_ms non2xx"
+# Server-side cost of a run, from /proc around it: CPU ticks (utime+stime of
+# every thread) and context switches (voluntary + involuntary, summed over
+# the threads). With stats=1 the server is asked for its store statistics
+# (SIGUSR1 prints one "store stats" line on its standard error) before and
+# after, and the difference of the two lines is kept.
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ctx_switches() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {n += $2} END {print n + 0}'; }
+store_stats() {  # PID ERRFILE: prints the server's next store stats line (fields after "store stats")
+  local before
+  before=$(grep -c 'store stats' "$2" || true)
+  kill -USR1 "$1"
+  for _ in $(seq 1 100); do
+    [ "$(grep -c 'store stats' "$2" || true)" -gt "$before" ] && break
+    sleep 0.02
+  done
+  grep 'store stats' "$2" | tail -1 | sed 's/.*store stats //' | tr ' ' ';'
+}
+server_stats=0 server_err=""
+
+# run_wrk LABEL URL CONNS [lua args...]: prints
+# "label rps p50_ms p99_ms non2xx total cpu_ticks ctx_switches stats_before stats_after"
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; printf "%.2f", v}'; }
-run_wrk() {
-  local label=$1 url=$2 conns=$3; shift 3
+measure_wrk() {  # LABEL WRK_ARGS...
+  local label=$1; shift
   local out="$work/wrk-$label.txt"
-  if [ $# -gt 0 ]; then
-    wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$lua" "$url" -- "$@" >"$out"
-  else
-    wrk -t1 -c"$conns" -d"${duration}s" --latency "$url" >"$out"
-  fi
-  local rps p50 p99 non2xx
+  local t0 c0 s0="-" s1="-"
+  [ $server_stats = 1 ] && s0=$(store_stats "$pid" "$server_err")
+  t0=$(cpu_ticks "$pid"); c0=$(ctx_switches "$pid")
+  wrk -t1 -d"${duration}s" --latency "$@" >"$out"
+  local t1 c1
+  t1=$(cpu_ticks "$pid"); c1=$(ctx_switches "$pid")
+  [ $server_stats = 1 ] && s1=$(store_stats "$pid" "$server_err")
+  local rps p50 p99 non2xx total
   rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
   p50=$(awk '$1=="50%" {print $2}' "$out" | to_ms)
   p99=$(awk '$1=="99%" {print $2}' "$out" | to_ms)
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out"); non2xx=${non2xx:-0}
   total=$(awk '/requests in/ {print $1}' "$out")
-  echo "$label $rps $p50 $p99 $non2xx $total"
+  echo "$label $rps $p50 $p99 $non2xx $total $((t1 - t0)) $((c1 - c0)) ${s0:--} ${s1:--}"
+}
+run_wrk() {
+  local label=$1 url=$2 conns=$3; shift 3
+  if [ $# -gt 0 ]; then
+    measure_wrk "$label" -c"$conns" -s "$lua" "$url" -- "$@"
+  else
+    measure_wrk "$label" -c"$conns" "$url"
+  fi
 }
 
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); server I/O threads: $threads; wrk -t1; ${duration}s per case" >&2
@@ -89,25 +129,20 @@ sqlite_full_64=$(awk -F, '$1=="FULL" && $2==64 {print $3}' "$work/sqlite-ceiling
 
 # 2. HTTP ceiling: the bare Beast server with the same thread count.
 start_server ceiling "$ceiling_bin" --listen 127.0.0.1:0 --threads "$threads"
-declare -A ceiling
+declare -A ceiling ceiling_p99 ceiling_cpu ceiling_ctx
 for c in $conns_list; do
-  read -r _ rps _ _ _ _ < <(run_wrk "ceiling-c$c" "$addr/" "$c")
+  read -r _ rps _ p99 _ total ticks ctx _ < <(run_wrk "ceiling-c$c" "$addr/" "$c")
   ceiling[$c]=$rps
+  ceiling_p99[$c]=$p99
+  ceiling_cpu[$c]=$(awk -v t="$ticks" -v n="$total" -v hz="$clk_tck" 'BEGIN {printf "%.1f", (n > 0 ? t * 1e6 / hz / n : 0)}')
+  ceiling_ctx[$c]=$(awk -v x="$ctx" -v n="$total" 'BEGIN {printf "%.2f", (n > 0 ? x / n : 0)}')
 done
 stop_server "$pid"
 
 # run_wrk_get LABEL URL CONNS TOKEN: a GET with a bearer token, same output as run_wrk.
 run_wrk_get() {
   local label=$1 url=$2 conns=$3 token=$4
-  local out="$work/wrk-$label.txt"
-  wrk -t1 -c"$conns" -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url" >"$out"
-  local rps p50 p99 non2xx
-  rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
-  p50=$(awk '$1=="50%" {print $2}' "$out" | to_ms)
-  p99=$(awk '$1=="99%" {print $2}' "$out" | to_ms)
-  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out"); non2xx=${non2xx:-0}
-  total=$(awk '/requests in/ {print $1}' "$out")
-  echo "$label $rps $p50 $p99 $non2xx $total"
+  measure_wrk "$label" -c"$conns" -H "Authorization: Bearer $token" "$url"
 }
 
 # The reads (lifecycle §5) on the same database: one user, and a 100-row page
@@ -115,9 +150,10 @@ run_wrk_get() {
 # usr_999899 is near the end of the 1M users).
 measure_reads() {  # SCALE_LABEL ADDR CONNS ROOT_TOKEN
   local scale=$1 base="$2/api" c=$3 token=$4
-  run_wrk_get "$scale-getuser-c$c" "$base/users/usr_4242" "$c" "$token"
-  run_wrk_get "$scale-listfirst-c$c" "$base/users?status=suspended&limit=100" "$c" "$token"
-  run_wrk_get "$scale-listdeep-c$c" "$base/users?status=suspended&limit=100&after=usr_999899" "$c" "$token"
+  wanted getuser && run_wrk_get "$scale-getuser-c$c" "$base/users/usr_4242" "$c" "$token"
+  wanted listfirst && run_wrk_get "$scale-listfirst-c$c" "$base/users?status=suspended&limit=100" "$c" "$token"
+  wanted listdeep && run_wrk_get "$scale-listdeep-c$c" "$base/users?status=suspended&limit=100&after=usr_999899" "$c" "$token"
+  return 0
 }
 
 # 3. The endpoint at scale: one database of $users suspended users.
@@ -129,48 +165,92 @@ measure_endpoint() {  # SCALE_LABEL USERS
   support_token=$(sed -n 's/^support=//p' "$work/tokens-$scale")
   start_server "server-$scale" "$server_bin" --listen 127.0.0.1:0 --threads "$threads" --db "$db" \
     --jwt-hs256-secret-file "$secret"
+  server_stats=1 server_err="$work/server-$scale.err"
   local offset=0
   for c in $conns_list; do
-    if [ "$n" -ge 100000 ]; then
+    if [ "$n" -ge 100000 ] && wanted reactivate; then
       run_wrk "$scale-reactivate-c$c" "$addr" "$c" "$root_token" distinct "$offset" 1
       offset=$((offset + n / 4))
     fi
-    run_wrk "$scale-not_suspended-c$c" "$addr" "$c" "$root_token" same active
-    run_wrk "$scale-forbidden-c$c" "$addr" "$c" "$support_token" denied 1
-    run_wrk "$scale-badsig-c$c" "$addr" "$c" "$root_token" badsig 1
+    wanted not_suspended && run_wrk "$scale-not_suspended-c$c" "$addr" "$c" "$root_token" same active
+    wanted forbidden && run_wrk "$scale-forbidden-c$c" "$addr" "$c" "$support_token" denied 1
+    wanted badsig && run_wrk "$scale-badsig-c$c" "$addr" "$c" "$root_token" badsig 1
     if [ "$n" -ge 10000 ]; then measure_reads "$scale" "$addr" "$c" "$root_token"; fi
   done
   echo "$scale rss_kb $(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)"
   stop_server "$pid"
+  server_stats=0
 }
 
 {
   measure_endpoint large "$users"
-  measure_endpoint small "$small_users"
+  [ $large_only = 1 ] || measure_endpoint small "$small_users"
 } >"$work/results.txt"
 
-python3 - "$work/results.txt" "$work/sqlite-ceiling.csv" "$smoke" <<PY
+python3 - "$work/results.txt" "$work/sqlite-ceiling.csv" "$smoke" "$clk_tck" <<PY
 import sys
+hz = int(sys.argv[4])
+
+def parse_stats(text):
+    """The fields of one 'store stats' line (';'-joined by the script)."""
+    if text == "-":
+        return None
+    out = {}
+    for field in text.split(";"):
+        key, _, value = field.partition("=")
+        if key == "batch_size":
+            out[key] = [(b.split(":")[0], int(b.split(":")[1])) for b in value.split(",")]
+        elif value:
+            out[key] = float(value)
+    return out
+
+def stats_delta(before, after):
+    if not before or not after:
+        return None
+    d = {k: after[k] - before[k] for k in after if k != "batch_size" and k in before}
+    d["batch_size"] = [(name, a - b) for (name, a), (_, b) in zip(after["batch_size"], before["batch_size"])]
+    return d
+
 rows = {}
 rss = {}
 for line in open(sys.argv[1]):
     p = line.split()
     if p[1] == "rss_kb":
         rss[p[0]] = int(p[2]); continue
-    rows[p[0]] = dict(rps=float(p[1]), p50=float(p[2]), p99=float(p[3]), non2xx=int(p[4]), total=int(p[5]))
+    total = int(p[5])
+    rows[p[0]] = dict(rps=float(p[1]), p50=float(p[2]), p99=float(p[3]), non2xx=int(p[4]), total=total,
+                      cpu_us=int(p[6]) * 1e6 / hz / total if total else 0.0,
+                      ctx=int(p[7]) / total if total else 0.0,
+                      store=stats_delta(parse_stats(p[8]), parse_stats(p[9])))
 ceiling = {$(for c in $conns_list; do printf '%s: %s, ' "$c" "${ceiling[$c]}"; done)}
+ceiling_p99 = {$(for c in $conns_list; do printf '%s: %s, ' "$c" "${ceiling_p99[$c]}"; done)}
+ceiling_cpu = {$(for c in $conns_list; do printf '%s: %s, ' "$c" "${ceiling_cpu[$c]}"; done)}
+ceiling_ctx = {$(for c in $conns_list; do printf '%s: %s, ' "$c" "${ceiling_ctx[$c]}"; done)}
 sqlite = {1: $sqlite_full_1, 16: $sqlite_full_16, 64: $sqlite_full_64}
-print("| path | conns | users | req/s | p50 ms | p99 ms | vs HTTP ceiling | vs SQLite FULL ceiling (batch 16 / 64) | non-2xx |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| path | conns | users | req/s | p50 ms | p99 ms | server CPU µs/req | ctx switches/req | mean batch | vs HTTP ceiling | vs SQLite FULL ceiling (batch 16 / 64) | non-2xx |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, r in rows.items():
     scale, path, conns = name.split("-")
     c = int(conns[1:])
     share = r["rps"] / ceiling[c] if ceiling[c] else 0
     store = f'{r["rps"]/sqlite[16]:.2f} / {r["rps"]/sqlite[64]:.2f}' if path == "reactivate" else ""
     users = "$users" if scale == "large" else "$small_users"
-    print(f'| {path} | {c} | {users} | {r["rps"]:.0f} | {r["p50"]:.2f} | {r["p99"]:.2f} | {share:.2f} | {store} | {r["non2xx"]} |')
+    st = r["store"]
+    batch = f'{st["units"]/st["commits"]:.1f}' if st and st.get("commits") else "-"
+    print(f'| {path} | {c} | {users} | {r["rps"]:.0f} | {r["p50"]:.2f} | {r["p99"]:.2f} | {r["cpu_us"]:.1f} | {r["ctx"]:.2f} | {batch} | {share:.2f} | {store} | {r["non2xx"]} |')
 for c, v in ceiling.items():
-    print(f"| bare Beast ceiling | {c} | - | {v} | | | 1.00 | | |")
+    print(f"| bare Beast ceiling | {c} | - | {v} | | {ceiling_p99[c]} | {ceiling_cpu[c]} | {ceiling_ctx[c]} | | 1.00 | | |")
+print()
+print("Writer batches per run (units per committed transaction; counts per bucket, from the server's store stats):")
+for name, r in rows.items():
+    st = r["store"]
+    if not st or not st.get("commits"):
+        continue
+    buckets = " ".join(f"{b}:{n}" for b, n in st["batch_size"] if n)
+    commit_ms = st["commit_seconds_sum"] / st["commits"] * 1000
+    sync_ms = st["sync_seconds_sum"] / st["commits"] * 1000
+    print(f'  {name}: {st["commits"]:.0f} commits, {st["units"]:.0f} units, failed {st["failed_commits"]:.0f}; '
+          f'mean commit {commit_ms:.2f} ms of which COMMIT {sync_ms:.2f} ms; batch sizes {buckets}')
 print()
 print(f"SQLite FULL ceiling (UPDATE+INSERT units/s): batch 1 = {sqlite[1]}, batch 16 = {sqlite[16]}, batch 64 = {sqlite[64]}")
 for scale, kb in rss.items():

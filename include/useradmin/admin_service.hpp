@@ -3,6 +3,7 @@
 #define USERADMIN_ADMIN_SERVICE_HPP
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,6 +111,19 @@ class USERADMIN_API AdminService {
   /// itself could not be committed (the reactivation then stays). Returns
   /// the user after the change.
   Result<User> reactivateUser(const Actor& actor, std::string_view id, std::string_view note = {});
+
+  /// reactivateUser without blocking the caller on storage: the same rules,
+  /// outcomes and audit events, delivered to `done` exactly once, on the
+  /// thread that completes the store's unit (UserStore::transactAsync: for
+  /// the SQLite store its writer thread, so `done` must be short and must not
+  /// block or throw). With a directory configured, rule 12's call would
+  /// block that thread, so the whole call is then made synchronously on the
+  /// calling thread before this returns (see hasDirectory()).
+  void reactivateUserAsync(Actor actor, std::string id, std::string note, std::function<void(Result<User>)> done);
+
+  /// Whether rule 12 calls a directory (which blocks): reactivateUserAsync
+  /// then runs synchronously.
+  bool hasDirectory() const noexcept { return deps_.directory != nullptr; }
 
   /// Lifecycle §2: as reactivation for self (4) and escalation (7); then
   /// `failed_precondition` `status`/`not_active` unless the user is active.

@@ -206,6 +206,21 @@ class USERADMIN_API UserStore {
   /// is transact.
   virtual Status transactLarge(const Work& work) { return transact(work); }
 
+  /// What transactAsync calls once the unit is done: what transact would
+  /// have returned (an exception thrown by the unit arrives as `internal`).
+  /// It must not throw.
+  using Done = std::function<void(Status)>;
+
+  /// transact without blocking the caller: the unit is queued and `done` is
+  /// called exactly once, after the unit's writes are durable (same
+  /// guarantees as transact) or with the error. `done` may run on the
+  /// calling thread before this returns, or on a thread of the store's own
+  /// (the SQLite store: its writer thread, after the batch's COMMIT), so it
+  /// must be short, must not block, and must not call transact; it may call
+  /// transactAsync. The default runs transact on the calling thread and
+  /// then `done`.
+  virtual void transactAsync(Work work, Done done);
+
   /// Loads a fixture: every organization and user of `data` is inserted, or
   /// replaces the stored row with the same id. All or nothing: when any
   /// entry is refused (the store re-validates the resulting model), nothing

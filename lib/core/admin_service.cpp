@@ -2,6 +2,11 @@
 // order the contracts give (lifecycle §1 A-D, then the operation's own).
 #include "useradmin/admin_service.hpp"
 
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
 #include "pipeline.hpp"
 
 namespace useradmin {
@@ -77,6 +82,64 @@ Result<User> AdminService::reactivateUser(const Actor& actor, std::string_view i
     return detail::tellDirectoryOrUndo(p, std::move(*change));
   });
 }
+
+namespace {
+
+// What an asynchronous call's pipeline refers to, kept with it.
+struct AsyncUserCall {
+  AsyncUserCall(const ServiceDeps& deps, Actor a, std::string i, std::string n, Action action)
+      : actor(std::move(a)), id(std::move(i)), note(std::move(n)), pipeline(deps, actor, action, id, note) {}
+  Actor actor;
+  std::string id;
+  std::string note;
+  Pipeline pipeline;
+};
+
+}  // namespace
+
+// GCC 12 at -O3 takes the moved-from Result's variant inside std::function's
+// invoker for uninitialized (a false positive; the same code outside a
+// std::function compiles cleanly).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+void AdminService::reactivateUserAsync(Actor actor, std::string id, std::string note,
+                                       std::function<void(Result<User>)> done) {
+  if (deps_.directory != nullptr) return done(reactivateUser(actor, id, note));
+  std::shared_ptr<Pipeline> pipeline;
+  std::function<Result<detail::UserChange>(UnitOfWork&)> decideOnce;
+  std::function<void(Result<detail::UserChange>)> then;
+  try {
+    auto call = std::make_shared<AsyncUserCall>(deps_, std::move(actor), std::move(id), std::move(note),
+                                                Action::reactivate_user);
+    pipeline = std::shared_ptr<Pipeline>(call, &call->pipeline);
+    Pipeline* p = pipeline.get();
+    // The same decision as reactivateUser's.
+    decideOnce = [p](UnitOfWork& unit) -> Result<detail::UserChange> {
+      auto target = visibleUser(*p, unit);
+      if (!target) return std::move(target).error();
+      if (Status free = detail::organizationNotSuspended(*target); !free) return std::move(free).error();
+      if (Status state = detail::userIsSuspended(target->user); !state) return std::move(state).error();
+      return p->commitUser(unit, target->user, detail::reactivated(target->user, p->now()), "reactivated");
+    };
+    // No directory: tellDirectoryOrUndo only hands back the user after.
+    then = [p, done](Result<detail::UserChange> change) {
+      if (!change) return done(std::move(change).error());
+      done(detail::tellDirectoryOrUndo(*p, std::move(*change)));
+    };
+  } catch (...) {
+    return done(Error::internal("reactivateUser: out of memory"));
+  }
+  try {
+    Pipeline::decideAsync<detail::UserChange>(std::move(pipeline), std::move(decideOnce), std::move(then));
+  } catch (...) {
+    done(Error::internal("reactivateUser: out of memory"));
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 Result<User> AdminService::suspendUser(const Actor& actor, std::string_view id, std::string_view note) {
   return detail::guarded<User>("suspendUser", [&]() -> Result<User> {

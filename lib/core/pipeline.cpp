@@ -216,37 +216,67 @@ Status Pipeline::commitOnce(const UserStore::Work& work, bool large) {
 }
 
 template <class T>
+Status Pipeline::decideInUnit(UnitOfWork& unit, const std::function<Result<T>(UnitOfWork&)>& decideOnce,
+                              std::optional<Result<T>>& answer) {
+  answer.reset();
+  target_organization_id_.reset();
+  Result<T> outcome = decideOnce(unit);
+  if (!outcome) {
+    const Error& refusal = outcome.error();
+    // A lost compare-and-set wrote nothing: commit the empty unit
+    // and decide again from the new state.
+    if (refusal.reason == kLostRace) return okStatus();
+    if (isFailure(refusal)) return refusal;
+    // A refusal commits only its audit event (rule 1's are not audited).
+    if (refusal.code != ErrorCode::unauthenticated) {
+      if (Status audited = unit.appendAudit(event(toString(refusal.code), refusal.reason)); !audited) return audited;
+    }
+  }
+  answer.emplace(std::move(outcome));
+  return okStatus();
+}
+
+Error Pipeline::keptChanging() const {
+  return Error::unavailable(std::string(toString(kindOf(action_))) + " " + target_id_ + " kept changing while " +
+                            toString(action_) + " was decided");
+}
+
+template <class T>
 Result<T> Pipeline::decide(const std::function<Result<T>(UnitOfWork&)>& decideOnce, bool large) {
   for (int attempt = 1;; ++attempt) {
     // The store may run the unit more than once: each run starts afresh.
     std::optional<Result<T>> answer;
-    Status committed = commitOnce(
-        [&](UnitOfWork& unit) -> Status {
-          answer.reset();
-          target_organization_id_.reset();
-          Result<T> outcome = decideOnce(unit);
-          if (!outcome) {
-            const Error& refusal = outcome.error();
-            // A lost compare-and-set wrote nothing: commit the empty unit
-            // and decide again from the new state.
-            if (refusal.reason == kLostRace) return okStatus();
-            if (isFailure(refusal)) return refusal;
-            // A refusal commits only its audit event (rule 1's are not audited).
-            if (refusal.code != ErrorCode::unauthenticated) {
-              if (Status audited = unit.appendAudit(event(toString(refusal.code), refusal.reason)); !audited)
-                return audited;
-            }
-          }
-          answer.emplace(std::move(outcome));
-          return okStatus();
-        },
-        large);
+    Status committed =
+        commitOnce([&](UnitOfWork& unit) -> Status { return decideInUnit(unit, decideOnce, answer); }, large);
     if (!committed) return std::move(committed).error();
     if (answer) return std::move(*answer);
-    if (attempt == kMaxDecisionAttempts)
-      return Error::unavailable(std::string(toString(kindOf(action_))) + " " + target_id_ + " kept changing while " +
-                                toString(action_) + " was decided");
+    if (attempt == kMaxDecisionAttempts) return keptChanging();
   }
+}
+
+template <class T>
+void Pipeline::decideAsync(std::shared_ptr<Pipeline> self, std::function<Result<T>(UnitOfWork&)> decideOnce,
+                           std::function<void(Result<T>)> then, int attempt) {
+  auto answer = std::make_shared<std::optional<Result<T>>>();
+  Pipeline* pipeline = self.get();
+  UserStore& store = pipeline->deps_.store;
+  // The unit holds only what the completion also holds, so it can run
+  // (and be run again) while the completion is pending.
+  UserStore::Work work = [pipeline, answer, decideOnce](UnitOfWork& unit) -> Status {
+    return pipeline->decideInUnit(unit, decideOnce, *answer);
+  };
+  store.transactAsync(std::move(work), [self = std::move(self), answer, decideOnce = std::move(decideOnce),
+                                        then = std::move(then), attempt](Status committed) mutable {
+    if (!committed) return then(std::move(committed).error());
+    if (*answer) return then(std::move(**answer));
+    if (attempt == kMaxDecisionAttempts) return then(self->keptChanging());
+    try {
+      Pipeline::decideAsync<T>(std::move(self), std::move(decideOnce), then, attempt + 1);
+    } catch (...) {
+      // Only allocation can fail here, before the next unit was queued.
+      then(Error::internal("decision: out of memory while deciding again"));
+    }
+  });
 }
 
 template <class T>
@@ -261,6 +291,8 @@ Result<T> guarded(const char* name, const std::function<Result<T>()>& operation)
 }
 
 template Result<UserChange> Pipeline::decide(const std::function<Result<UserChange>(UnitOfWork&)>&, bool);
+template void Pipeline::decideAsync(std::shared_ptr<Pipeline>, std::function<Result<UserChange>(UnitOfWork&)>,
+                                    std::function<void(Result<UserChange>)>, int);
 template Result<OrganizationChange> Pipeline::decide(const std::function<Result<OrganizationChange>(UnitOfWork&)>&,
                                                      bool);
 template Result<User> guarded(const char*, const std::function<Result<User>()>&);

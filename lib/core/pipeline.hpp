@@ -10,6 +10,7 @@
 #define USERADMIN_LIB_CORE_PIPELINE_HPP
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +89,13 @@ class Pipeline {
   template <class T>
   Result<T> decide(const std::function<Result<T>(UnitOfWork&)>& decideOnce, bool large = false);
 
+  /// decide without blocking (UserStore::transactAsync): `then` is called
+  /// once with the answer, on the thread that completes the store's unit.
+  /// `self` keeps the pipeline (and what it refers to) alive until then.
+  template <class T>
+  static void decideAsync(std::shared_ptr<Pipeline> self, std::function<Result<T>(UnitOfWork&)> decideOnce,
+                          std::function<void(Result<T>)> then, int attempt = 1);
+
   /// An event of this request with `outcome` and `reason`.
   AuditEvent event(std::string_view outcome, std::string_view reason) const;
 
@@ -98,6 +106,12 @@ class Pipeline {
 
  private:
   Status commitOnce(const UserStore::Work& work, bool large);
+  // One decision inside a unit: runs `decideOnce`, audits a refusal, and
+  // leaves the answer in `answer` (none when the compare-and-set lost).
+  template <class T>
+  Status decideInUnit(UnitOfWork& unit, const std::function<Result<T>(UnitOfWork&)>& decideOnce,
+                      std::optional<Result<T>>& answer);
+  Error keptChanging() const;
 
   const ServiceDeps& deps_;
   const Actor& actor_;
@@ -151,6 +165,9 @@ Result<T> guarded(const char* name, const std::function<Result<T>()>& operation)
 // decide and guarded are instantiated in pipeline.cpp for the results the
 // operations produce.
 extern template Result<UserChange> Pipeline::decide(const std::function<Result<UserChange>(UnitOfWork&)>&, bool);
+extern template void Pipeline::decideAsync(std::shared_ptr<Pipeline>,
+                                           std::function<Result<UserChange>(UnitOfWork&)>,
+                                           std::function<void(Result<UserChange>)>, int);
 extern template Result<OrganizationChange> Pipeline::decide(
     const std::function<Result<OrganizationChange>(UnitOfWork&)>&, bool);
 extern template Result<User> guarded(const char*, const std::function<Result<User>()>&);

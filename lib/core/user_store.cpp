@@ -1,5 +1,7 @@
 #include "useradmin/user_store.hpp"
 
+#include <exception>
+#include <string>
 #include <utility>
 
 namespace useradmin {
@@ -8,6 +10,18 @@ namespace useradmin {
 ReadView::~ReadView() = default;
 UnitOfWork::~UnitOfWork() = default;
 UserStore::~UserStore() = default;
+
+void UserStore::transactAsync(Work work, Done done) {
+  Status result;
+  try {
+    result = transact(work);
+  } catch (const std::exception& e) {
+    result = Error::internal(std::string("the unit of work threw: ") + e.what());
+  } catch (...) {
+    result = Error::internal("the unit of work threw an exception");
+  }
+  done(std::move(result));
+}
 
 namespace {
 

@@ -224,7 +224,8 @@ Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id
   return Error::internal("organization chain broken at " + *chain.back().parent_id);
 }
 
-Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version) {
+Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version,
+                               const std::vector<std::string>* stored_roles) {
   {
     auto st = c.statement(kCompareAndSetUser);
     if (!st) return std::move(st).error();
@@ -237,6 +238,12 @@ Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t exp
 
   // Roles rarely change with a compare-and-set (never on reactivation), so
   // compare first and write only when they differ.
+  if (stored_roles != nullptr) {
+    if (*stored_roles != user.roles) {
+      if (Status replaced = replaceRoles(c, user); !replaced) return std::move(replaced).error();
+    }
+    return true;
+  }
   auto stored = selectRoles(c, user.id);
   if (!stored) return std::move(stored).error();
   if (*stored != user.roles) {

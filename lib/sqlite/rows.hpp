@@ -46,7 +46,10 @@ Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id
 
 /// `UPDATE users ... WHERE id = ? AND version = ?`; true when exactly that
 /// row changed. Roles are rewritten only when they differ from the stored ones.
-Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version);
+/// `stored_roles`, when given, are the roles stored with `expected_version`
+/// as read in this transaction: the roles are then compared without a query.
+Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version,
+                               const std::vector<std::string>* stored_roles = nullptr);
 
 /// `UPDATE organizations ... WHERE id = ? AND version = ?`; true when that row changed.
 Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version);

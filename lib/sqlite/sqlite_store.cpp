@@ -1,5 +1,14 @@
 #include "useradmin/sqlite/sqlite_store.hpp"
 
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -41,6 +50,11 @@ constexpr const char* kJournalLimit = "PRAGMA journal_size_limit = 67108864";
 // How often an idle writer looks at its files (see detail::FileWatch);
 // every commit looks too.
 constexpr std::chrono::seconds kWatchInterval{1};
+// WAL frames after a commit that wake the background checkpointer (SQLite's
+// own autocheckpoint threshold). The writer never checkpoints by itself:
+// its WAL hook replaces SQLite's autocheckpoint, so no commit (and no
+// caller waiting for one) pays for copying the WAL into the database.
+constexpr int kCheckpointFrames = 1000;
 
 // NOMUTEX: each connection is used by one thread at a time (the writer
 // thread, or the holder of a reader lease), so SQLite's own locking of the
@@ -59,6 +73,9 @@ struct ConnectionOpener {
   // SQLite could only open it read-only, then configured.
   Result<std::unique_ptr<Connection>> writer(int flags, bool verify) const;
   Result<std::unique_ptr<Connection>> reader() const;
+  /// The background checkpointer's connection: no schema checks (the
+  /// writer did them), the writer's `synchronous`.
+  Result<std::unique_ptr<Connection>> checkpointer() const;
 
   std::string path;
   std::string vfs;
@@ -79,15 +96,28 @@ class SqliteUnit final : public UnitOfWork {
  public:
   SqliteUnit(Connection& c, detail::OrganizationCache* cache) : c_(c), cache_(cache) {}
 
-  Result<std::optional<User>> findUser(std::string_view id) override { return detail::selectUser(c_, id); }
+  Result<std::optional<User>> findUser(std::string_view id) override {
+    auto found = detail::selectUser(c_, id);
+    if (found && *found) remember(**found);
+    else known_ = false;
+    return found;
+  }
 
   Result<std::vector<Organization>> organizationChain(std::string_view id) override {
     if (cache_ != nullptr) return cache_->chain(c_, id);
     return detail::selectChain(c_, id);
   }
 
+  // A compare-and-set of the user this unit read last, at the version it
+  // read, needs no query for the stored roles: nothing but this unit can
+  // have written in between (one writer; the transaction is open), and any
+  // write to the user (this unit's own included) moves its version.
   Result<bool> compareAndSetUser(const User& user, std::int64_t expected_version) override {
-    return detail::compareAndSetUser(c_, user, expected_version);
+    const bool known = known_ && known_version_ == expected_version && known_id_ == user.id;
+    auto swapped = detail::compareAndSetUser(c_, user, expected_version, known ? &known_roles_ : nullptr);
+    if (swapped && *swapped) remember(user);
+    else known_ = false;
+    return swapped;
   }
 
   Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected_version) override {
@@ -99,18 +129,32 @@ class SqliteUnit final : public UnitOfWork {
   }
 
   Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
+    known_ = false;
     return detail::suspendCascade(c_, cascade);
   }
 
   Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
+    known_ = false;
     return detail::reactivateCascade(c_, cascade);
   }
 
   Status appendAudit(const AuditEvent& event) override { return detail::insertAudit(c_, event); }
 
  private:
+  void remember(const User& user) {
+    known_id_ = user.id;
+    known_version_ = user.version;
+    known_roles_ = user.roles;
+    known_ = true;
+  }
+
   Connection& c_;
   detail::OrganizationCache* cache_;  // null: always the recursive query
+  // The user this unit read (or wrote) last, with the roles stored for it.
+  bool known_ = false;
+  std::string known_id_;
+  std::int64_t known_version_ = 0;
+  std::vector<std::string> known_roles_;
 };
 
 // The ReadView handed to a read: a reader connection inside a read
@@ -143,8 +187,233 @@ class ReadTransaction {
   Connection& c_;
 };
 
-// A request waiting for the writer: a unit of work (batched) or a seed
-// (run alone). Lives on the caller's stack until `done`.
+// Copies the WAL into the database file on its own thread and connection
+// (a PASSIVE checkpoint: it never blocks the writer or the readers), woken
+// by the writer's WAL hook once kCheckpointFrames frames wait to be copied;
+// the writer copies the short tail left after it (see committed()) and then
+// restarts the WAL at its next transaction.
+// Its connection has the writer's `synchronous`, so a checkpoint syncs the
+// WAL before and the database after copying, as SQLite's own would.
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::function<Result<std::unique_ptr<Connection>>()> open) : open_(std::move(open)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  /// Installs the hook on a writer connection (again after a reopen).
+  void attach(Connection& writer) { sqlite3_wal_hook(writer.handle(), &Checkpointer::walHook, this); }
+  /// Removes it (before the Checkpointer goes; later commits do not checkpoint).
+  static void detach(Connection& writer) { sqlite3_wal_hook(writer.handle(), nullptr, nullptr); }
+
+
+
+ private:
+  static int walHook(void* self, sqlite3* db, const char*, int frames) {
+    static_cast<Checkpointer*>(self)->committed(db, frames);
+    return SQLITE_OK;
+  }
+
+  // After every commit, on the writer thread, with the WAL's size in frames.
+  // A PASSIVE checkpoint beside a busy writer never catches up with it (the
+  // writer appends while it copies), and SQLite only restarts the WAL from
+  // its beginning once every frame was copied; so once the background copy
+  // is done, the writer copies the tail committed meanwhile itself, a small
+  // fraction of the WAL, and its next transaction restarts the WAL.
+  void committed(sqlite3* db, int frames) {
+    if (frames < kCheckpointFrames || busy_.load(std::memory_order_acquire)) return;
+    int copied = copied_.load(std::memory_order_relaxed);
+    if (frames < logged_.load(std::memory_order_relaxed)) copied = 0;  // the WAL was restarted since
+    if (frames - copied >= kCheckpointFrames) {
+      request();
+      return;
+    }
+    int logged = 0;
+    if (sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &logged, &copied) == SQLITE_OK) {
+      logged_.store(logged, std::memory_order_relaxed);
+      copied_.store(copied, std::memory_order_relaxed);
+    }
+  }
+
+  void request() {
+    busy_.store(true, std::memory_order_release);
+    {
+      std::lock_guard lock(mutex_);
+      requested_ = true;
+    }
+    wake_.notify_one();
+  }
+
+  void loop() {
+    std::unique_ptr<Connection> c;
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return requested_ || stopping_; });
+        if (stopping_) return;
+        requested_ = false;
+      }
+      if (c == nullptr || c->fault() != SQLITE_OK) {
+        auto opened = open_();
+        if (opened) c = std::move(*opened);
+      }
+      // Busy (another checkpoint, e.g. the writer's salvage) or a failure:
+      // nothing is lost, the WAL keeps the frames until the next try.
+      if (c != nullptr) {
+        int logged = 0, copied = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(c->handle(), "main", SQLITE_CHECKPOINT_PASSIVE, &logged, &copied);
+        if (rc == SQLITE_OK) {
+          logged_.store(logged, std::memory_order_relaxed);
+          copied_.store(copied, std::memory_order_relaxed);
+        }
+        if (detail::isConnectionFault(rc)) c.reset();
+      }
+      busy_.store(false, std::memory_order_release);
+    }
+  }
+
+  const std::function<Result<std::unique_ptr<Connection>>()> open_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool requested_ = false;
+  bool stopping_ = false;
+  // Set from request() until the checkpoint it asked for has ended.
+  std::atomic<bool> busy_{false};
+  // The WAL's size and the frames copied, as the last checkpoint left them.
+  std::atomic<int> logged_{0};
+  std::atomic<int> copied_{0};
+  std::thread thread_;
+};
+
+// The writer's commit statistics (StoreStats). The writer records once per
+// transaction under `mutex_`; stats() copies under the same lock. Seeds are
+// not counted (they commit in their own chunks); large units are batches of 1.
+class WriterStats {
+ public:
+  static constexpr std::array<double, 8> kBatchBounds{1, 2, 4, 8, 16, 32, 64, 128};
+  static constexpr std::array<double, 14> kSecondsBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                         0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+
+  void committed(std::size_t units, double commit_seconds, double sync_seconds) {
+    std::lock_guard lock(mutex_);
+    ++commits_;
+    units_ += units;
+    batch_.observe(kBatchBounds, static_cast<double>(units));
+    commit_.observe(kSecondsBounds, commit_seconds);
+    sync_.observe(kSecondsBounds, sync_seconds);
+  }
+
+  void failed() {
+    std::lock_guard lock(mutex_);
+    ++failed_;
+  }
+
+  StoreStats snapshot() const {
+    StoreStats out;
+    out.available = true;
+    std::lock_guard lock(mutex_);
+    out.commits = commits_;
+    out.units = units_;
+    out.failed_commits = failed_;
+    out.batch_size = batch_.histogram(kBatchBounds);
+    out.commit_seconds = commit_.histogram(kSecondsBounds);
+    out.sync_seconds = sync_.histogram(kSecondsBounds);
+    return out;
+  }
+
+ private:
+  template <std::size_t N>
+  struct Buckets {
+    std::array<std::uint64_t, N + 1> counts{};
+    double sum = 0;
+    std::uint64_t count = 0;
+
+    void observe(const std::array<double, N>& bounds, double value) {
+      std::size_t i = 0;
+      while (i < N && value > bounds[i]) ++i;
+      ++counts[i];
+      sum += value;
+      ++count;
+    }
+    Histogram histogram(const std::array<double, N>& bounds) const {
+      Histogram h;
+      h.upper_bounds.assign(bounds.begin(), bounds.end());
+      h.counts.assign(counts.begin(), counts.end());
+      h.sum = sum;
+      h.count = count;
+      return h;
+    }
+  };
+
+  mutable std::mutex mutex_;
+  std::uint64_t commits_ = 0;
+  std::uint64_t units_ = 0;
+  std::uint64_t failed_ = 0;
+  Buckets<kBatchBounds.size()> batch_;
+  Buckets<kSecondsBounds.size()> commit_;
+  Buckets<kSecondsBounds.size()> sync_;
+};
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// One-shot "your job is done" from the writer to its caller. On Linux a
+// futex word: the writer's signal is one atomic exchange, plus one wake-up
+// call only if the caller is already asleep; the woken caller needs no lock
+// (a mutex and condition variable cost the caller a second wake-up when it
+// finds the writer still holding the mutex). The caller may return, and the
+// Job vanish, as soon as it sees the flag: the writer's FUTEX_WAKE only
+// names the address, which the kernel does not read for a wake, and a stray
+// wake of whatever lives there later is a spurious wake-up, which every
+// futex waiter tolerates. Elsewhere a mutex and condition variable.
+class Completion {
+ public:
+#if defined(__linux__)
+  void wait() {
+    int seen = kPending;
+    if (state_.compare_exchange_strong(seen, kSleeping, std::memory_order_acquire)) seen = kSleeping;
+    while (seen != kDone) {
+      syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
+      seen = state_.load(std::memory_order_acquire);
+    }
+  }
+  void signal() {
+    if (state_.exchange(kDone, std::memory_order_acq_rel) == kSleeping)
+      syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+
+ private:
+  static constexpr int kPending = 0, kSleeping = 1, kDone = 2;
+  static_assert(sizeof(std::atomic<int>) == sizeof(int), "a futex word is an int");
+  std::atomic<int> state_{kPending};
+#else
+  void wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return done_; });
+  }
+  void signal() {
+    std::lock_guard lock(mutex_);
+    done_ = true;
+    cv_.notify_one();  // under the lock: the Job vanishes once its caller sees `done_`
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+#endif
+};
+
 // A request waiting for the writer: a unit of work (batched unless
 // `alone`) or a seed (always alone). Lives on the caller's stack until `done`.
 struct Job {
@@ -154,11 +423,13 @@ struct Job {
   bool alone = false;
   Status result;
   std::exception_ptr exception;
-  // The caller waits on its own mutex, not the queue's, so waking a whole
-  // batch does not make the callers and the writer fight over one lock.
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
+  // The caller waits on its own flag, not the queue's lock, so waking a
+  // whole batch does not make the callers and the writer fight over one lock.
+  Completion done;
+  // transactAsync: the Job is the store's (on the heap) and owns the unit;
+  // the writer calls `completion` instead of signalling `done`.
+  UserStore::Work owned_work;
+  UserStore::Done completion;
 };
 
 class SqliteStore final : public UserStore {
@@ -167,7 +438,9 @@ class SqliteStore final : public UserStore {
               std::unique_ptr<detail::FileWatch> watch, const SqliteStoreOptions& options)
       : policy_(*options.policy), max_batch_(options.max_batch), use_cache_(options.cache_organizations),
         opener_(options), log_(options.log), watch_(std::move(watch)), writer_(std::move(writer)),
+        checkpointer_(std::make_unique<Checkpointer>([this] { return opener_.checkpointer(); })),
         idle_readers_(std::move(readers)) {
+    checkpointer_->attach(*writer_);
     thread_ = std::thread([this] { writerLoop(); });
     writer_id_ = thread_.get_id();
   }
@@ -179,6 +452,10 @@ class SqliteStore final : public UserStore {
     }
     queued_.notify_all();
     thread_.join();  // the writer drains the queue first
+    // The hook goes before the checkpointer it points to; its connection
+    // closes before the writer's, which checkpoints last.
+    Checkpointer::detach(*writer_);
+    checkpointer_.reset();
     static_cast<void>(writer_->exec("PRAGMA optimize", "optimizing"));
   }
 
@@ -186,6 +463,24 @@ class SqliteStore final : public UserStore {
     Job job;
     job.work = &work;
     return submit(job);
+  }
+
+  void transactAsync(Work work, Done done) override {
+    auto job = std::make_unique<Job>();
+    job->owned_work = std::move(work);
+    job->work = &job->owned_work;
+    job->completion = std::move(done);
+    {
+      std::unique_lock lock(mutex_);
+      if (stopping_) {
+        lock.unlock();
+        job->completion(Error::internal("the store is closing"));
+        return;
+      }
+      queue_.push_back(job.release());  // the writer deletes it after its completion
+      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    queued_.notify_one();
   }
 
   Status transactLarge(const Work& work) override {
@@ -218,6 +513,12 @@ class SqliteStore final : public UserStore {
   }
 
   Status health() const { return watch_->check(); }
+
+  StoreStats stats() const override {
+    StoreStats out = stats_.snapshot();
+    out.queue_depth = queue_depth_.load(std::memory_order_relaxed);
+    return out;
+  }
 
  private:
   // Borrows a reader connection for one call; readers are interchangeable
@@ -257,11 +558,11 @@ class SqliteStore final : public UserStore {
       std::lock_guard lock(mutex_);
       if (stopping_) return Error::internal("the store is closing");
       queue_.push_back(&job);
+      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
     }
     queued_.notify_one();
     {
-      std::unique_lock lock(job.mutex);
-      job.cv.wait(lock, [&] { return job.done; });
+      job.done.wait();
     }
     if (job.exception) std::rethrow_exception(job.exception);
     return std::move(job.result);
@@ -276,6 +577,7 @@ class SqliteStore final : public UserStore {
   // its failure can touch no one else's writes.
   void writerLoop() {
     std::vector<Job*> batch;
+    std::vector<Job*> owned_jobs;  // the batch's transactAsync jobs
     while (true) {
       batch.clear();
       {
@@ -295,6 +597,7 @@ class SqliteStore final : public UserStore {
             queue_.pop_front();
           }
         }
+        queue_depth_.store(queue_.size(), std::memory_order_relaxed);
       }
       try {
         if (batch.front()->seed != nullptr) runSeed(*batch.front());
@@ -306,10 +609,24 @@ class SqliteStore final : public UserStore {
         for (Job* job : batch)
           if (job->result) job->result = Error::internal("the store's writer failed while running the batch");
       }
+      // Blocked callers first; then the completions of transactAsync,
+      // which may queue new units (not wait for them). A blocked caller's
+      // Job is gone once signalled, so the asynchronous ones are set apart
+      // before any signal.
+      owned_jobs.clear();
       for (Job* job : batch) {
-        std::lock_guard lock(job->mutex);
-        job->done = true;
-        job->cv.notify_one();  // under the job's lock: it vanishes once its caller sees `done`
+        if (job->completion) owned_jobs.push_back(job);
+        else job->done.signal();
+      }
+      for (Job* job : owned_jobs) {
+        std::unique_ptr<Job> owned(job);
+        Status result = std::move(job->result);
+        if (job->exception && result) result = Error::internal("the unit of work threw an exception");
+        try {
+          job->completion(std::move(result));
+        } catch (...) {
+          // A completion must not throw; the writer carries on regardless.
+        }
       }
     }
   }
@@ -341,6 +658,7 @@ class SqliteStore final : public UserStore {
     std::size_t next = 0;
     while (next < jobs.size()) {
       Status begun = prepareWriter();
+      const auto started = std::chrono::steady_clock::now();
       if (begun) begun = detail::beginImmediate(*writer_, kRetryBudget);
       if (!begun) {
         for (std::size_t i = next; i < jobs.size(); ++i) jobs[i]->result = begun.error();
@@ -354,10 +672,15 @@ class SqliteStore final : public UserStore {
         const Error lost = Error::internal("the transaction was rolled back by SQLite while running a unit");
         for (std::size_t i = first; i < next; ++i)
           if (jobs[i]->result) jobs[i]->result = lost;
+        stats_.failed();
         continue;
       }
+      const auto syncing = std::chrono::steady_clock::now();
       Status committed = detail::commit(*writer_, kRetryBudget);
+      const double sync_seconds = secondsSince(syncing);
       if (committed) committed = watchFiles();
+      if (committed) stats_.committed(next - first, secondsSince(started), sync_seconds);
+      else stats_.failed();
       if (!committed) {
         // Nothing of the batch persisted: every unit that had succeeded learns why.
         for (std::size_t i = first; i < next; ++i)
@@ -416,6 +739,7 @@ class SqliteStore final : public UserStore {
     auto fresh = opener_.writer(kWriterFlags, false);
     if (!fresh) return okStatus();
     writer_ = std::move(*fresh);
+    checkpointer_->attach(*writer_);
     org_cache_.clear();
     return okStatus();
   }
@@ -456,12 +780,15 @@ class SqliteStore final : public UserStore {
   bool salvage_tried_ = false;
   Status salvaged_;
   std::unique_ptr<Connection> writer_;
+  std::unique_ptr<Checkpointer> checkpointer_;
   detail::OrganizationCache org_cache_;
 
   std::mutex mutex_;
   std::condition_variable queued_;
   std::deque<Job*> queue_;
+  std::atomic<std::size_t> queue_depth_{0};
   bool stopping_ = false;
+  WriterStats stats_;
   std::thread thread_;
   std::thread::id writer_id_;
 
@@ -505,6 +832,14 @@ Result<std::unique_ptr<Connection>> ConnectionOpener::writer(int flags, bool ver
     return std::move(usable).error();
   if (Status writable = detail::checkWritable(**c); !writable) return std::move(writable).error();
   if (Status configured = configureWriter(**c, durability); !configured) return std::move(configured).error();
+  return c;
+}
+
+Result<std::unique_ptr<Connection>> ConnectionOpener::checkpointer() const {
+  auto c = Connection::open(path, kWriterFlags, busy_timeout, vfs.empty() ? nullptr : vfs.c_str());
+  if (!c) return c;
+  const char* sync = durability == SqliteDurability::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+  if (Status set = (*c)->exec(sync, sync); !set) return std::move(set).error();
   return c;
 }
 

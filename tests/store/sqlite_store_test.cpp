@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
@@ -243,6 +244,114 @@ TEST_CASE("sqlite store: units batched together keep their own outcomes", "[stor
           (i % 4 == 1 ? UserStatus::suspended : UserStatus::active));
   }
   CHECK(store->auditEvents().value().events.size() == static_cast<std::size_t>(kUnits - kUnits / 4));
+}
+
+TEST_CASE("sqlite store: stats count commits, units, batch sizes, commit times and the queue",
+          "[store][sqlite][stats]") {
+  TempDir dir;
+  constexpr int kUnits = 24;
+  auto options = sqliteOptions(dir.file("stats.db"));
+  options.max_batch = 64;
+  auto store = openOrThrow(options);
+  REQUIRE(store->seed(datasetWithSuspended("usr_s", kUnits)));
+  const StoreStats fresh = store->stats();
+  CHECK(fresh.available);
+  CHECK(fresh.commits == 0);  // a seed is not a batch of units
+  CHECK(fresh.units == 0);
+
+  std::vector<std::thread> threads;
+  std::atomic<int> refused{0};
+  {
+    WriterGate gate(*store);
+    for (int i = 0; i < kUnits; ++i)
+      threads.emplace_back([&, i] {
+        if (!activate(*store, "usr_s" + std::to_string(i), i == 3)) ++refused;
+      });
+    // Every unit is queued behind the gate before it opens: one batch of 24.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (store->stats().queue_depth < static_cast<std::size_t>(kUnits) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    REQUIRE(store->stats().queue_depth == static_cast<std::size_t>(kUnits));
+    gate.release();
+    CHECK(gate.ok());
+  }
+  for (auto& t : threads) t.join();
+  CHECK(refused == 1);  // usr_s3's unit refused itself; its batch still committed
+
+  const StoreStats s = store->stats();
+  CHECK(s.queue_depth == 0);
+  CHECK(s.commits == 2);  // the gate's own unit, then the 24 together
+  CHECK(s.units == static_cast<std::uint64_t>(kUnits + 1));
+  CHECK(s.failed_commits == 0);
+  REQUIRE(s.batch_size.counts.size() == s.batch_size.upper_bounds.size() + 1);
+  CHECK(s.batch_size.count == 2);
+  CHECK(s.batch_size.sum == Approx(kUnits + 1));
+  for (std::size_t i = 0; i < s.batch_size.upper_bounds.size(); ++i) {
+    INFO("bucket <= " << s.batch_size.upper_bounds[i]);
+    const double bound = s.batch_size.upper_bounds[i];
+    const double below = i == 0 ? 0 : s.batch_size.upper_bounds[i - 1];
+    const std::uint64_t expected = (below < 1 && 1 <= bound ? 1u : 0u) + (below < kUnits && kUnits <= bound ? 1u : 0u);
+    CHECK(s.batch_size.counts[i] == expected);
+  }
+  CHECK(s.batch_size.counts.back() == 0);
+  for (const Histogram* h : {&s.commit_seconds, &s.sync_seconds}) {
+    CHECK(h->count == 2);
+    CHECK(h->counts.size() == h->upper_bounds.size() + 1);
+    CHECK(h->sum > 0);
+  }
+  // The gate held its transaction open while the others queued.
+  CHECK(s.commit_seconds.sum > s.sync_seconds.sum);
+  CHECK(s.commit_seconds.sum >= 0.001);
+}
+
+// The writer never checkpoints inside a commit; a background connection
+// does, and the writer copies the tail it leaves. If that broke, the WAL
+// would hold every frame of the run (well over 100 MB here).
+TEST_CASE("sqlite store: checkpoints keep the write-ahead log bounded while writers never pause",
+          "[store][sqlite][checkpoint]") {
+  TempDir dir;
+  const auto path = dir.file("wal.db");
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1200;
+  std::uintmax_t largest_wal = 0;
+  {
+    auto store = openOrThrow(sqliteOptions(path));
+    REQUIRE(store->seed(datasetWithSuspended("usr_w", kThreads * kPerThread)));
+    std::atomic<int> failed{0};
+    std::atomic<bool> running{true};
+    std::thread watcher([&] {
+      while (running) {
+        std::error_code missing;
+        const auto size = std::filesystem::file_size(path + "-wal", missing);
+        if (!missing) largest_wal = std::max(largest_wal, size);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i)
+          if (!activate(*store, "usr_w" + std::to_string(i * kThreads + t))) ++failed;
+      });
+    for (auto& th : threads) th.join();
+    running = false;
+    watcher.join();
+    CHECK(failed == 0);
+    const StoreStats s = store->stats();
+    CHECK(s.units == static_cast<std::uint64_t>(kThreads * kPerThread));
+    INFO("commits " << s.commits << ", largest WAL " << largest_wal << " bytes");
+    CHECK(s.commits > 100);  // enough commits that an unchecked WAL would be huge
+    CHECK(largest_wal < 16u * 1024 * 1024);
+  }
+  // Everything acknowledged is there after a reopen, and the file is sound.
+  auto store = openOrThrow(sqliteOptions(path));
+  for (int i = 0; i < kThreads * kPerThread; i += 97) {
+    INFO(i);
+    CHECK(store->findUser("usr_w" + std::to_string(i)).value()->status == UserStatus::active);
+  }
+  RawDb raw(path);
+  CHECK(raw.text("PRAGMA integrity_check") == "ok");
+  CHECK(raw.integer("SELECT count(*) FROM audit_events") == kThreads * kPerThread);
 }
 
 TEST_CASE("sqlite store: a database locked past the busy timeout is unavailable and nothing changes",

@@ -210,6 +210,39 @@ ApiResponse Api::execute(const Route& route, const Call& call) const noexcept {
   return response;
 }
 
+bool Api::runsAsync(const Route& route) const noexcept {
+  return route.async_handler != nullptr && !services_.admin.hasDirectory();
+}
+
+void Api::executeAsync(const Route& route, Call call, Respond respond) const noexcept {
+  if (!runsAsync(route)) {
+    ApiResponse response = execute(route, call);
+    try {
+      respond(std::move(response));
+    } catch (...) {
+    }
+    return;
+  }
+  try {
+    route.async_handler(services_, std::move(call), respond);
+    return;
+  } catch (const std::exception& e) {
+    // Thrown before the library call was started (allocation): answer here.
+    try {
+      respond(internalErrorResponse(std::string("handler threw: ") + e.what()));
+      return;
+    } catch (...) {
+    }
+  } catch (...) {
+  }
+  try {
+    ApiResponse response;
+    response.status = 500;
+    respond(std::move(response));
+  } catch (...) {
+  }
+}
+
 ApiResponse Api::handle(const ApiRequest& request) const {
   Prepared prepared = prepare(request);
   if (prepared.response) return std::move(*prepared.response);

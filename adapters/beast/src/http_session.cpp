@@ -591,6 +591,29 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     route_slot_ = state_.metrics.routeSlot(prepared.matched);
     if (prepared.response) return send(std::move(*prepared.response));
 
+    // A route that does not block on storage starts here, on the I/O
+    // thread, and its response comes back from whichever thread completes
+    // it (the store's writer): no worker is woken or parked for it.
+    if (state_.api.runsAsync(*prepared.route)) {
+      state_.asyncStarted();
+      state_.api.executeAsync(*prepared.route, std::move(prepared.call),
+                              [self = this->shared_from_this()](ApiResponse response) mutable {
+                                // This thread's reference goes before the shutdown may go on.
+                                std::shared_ptr<HttpSession> session = std::move(self);
+                                ServerState& state = session->state_;
+                                try {
+                                  net::post(session->stream_.get_executor(),
+                                            [session, response = std::move(response)]() mutable {
+                                              session->guarded([&] { session->send(std::move(response)); });
+                                            });
+                                } catch (...) {
+                                  // Only allocation can fail here; dropping the session closes the connection.
+                                }
+                                session.reset();
+                                state.asyncFinished();
+                              });
+      return;
+    }
     net::post(state_.workers, [self = this->shared_from_this(), route = prepared.route, call = std::move(prepared.call)] {
       try {
         ApiResponse response = self->state_.api.execute(*route, call);

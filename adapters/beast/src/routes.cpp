@@ -1,4 +1,5 @@
 // The route table and its handlers: each handler is one call into the library.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,29 @@ ApiResponse respond(const Call& call, const Result<T>& result, Ok ok) {
 }
 
 // PATCH {base}/users/{id}/reactivate (contract §3): the contract's six fields.
+ApiResponse reactivationResponse(const Call& call, const Result<User>& result) {
+  return respond(call, result, [](const User& user) { return userEnvelope(user); });
+}
+
 ApiResponse reactivateUserHandler(const Services& services, const Call& call) {
-  return respond(call, services.admin.reactivateUser(call.actor, call.params.get("id"), call.note),
-                 [](const User& user) { return userEnvelope(user); });
+  return reactivationResponse(call, services.admin.reactivateUser(call.actor, call.params.get("id"), call.note));
+}
+
+// The same, without blocking on storage: the response is built where the
+// store completes the unit.
+void reactivateUserAsyncHandler(const Services& services, Call call, Respond respond) {
+  auto shared = std::make_shared<Call>(std::move(call));
+  std::string id(shared->params.get("id"));
+  services.admin.reactivateUserAsync(shared->actor, std::move(id), shared->note,
+                                     [shared, respond = std::move(respond)](Result<User> result) {
+                                       ApiResponse response;
+                                       try {
+                                         response = reactivationResponse(*shared, result);
+                                       } catch (...) {
+                                         response = ApiResponse{};  // a bare 500: out of memory
+                                       }
+                                       respond(std::move(response));
+                                     });
 }
 
 // PATCH {base}/users/{id}/suspend (lifecycle §2): the user view.
@@ -266,7 +287,8 @@ std::optional<FieldError> parseReasonBody(std::string_view body, Call& call) {
 const std::vector<Route>& apiRoutes() {
   static const std::vector<Route> routes = {
       // method  pattern                            body parser        handler
-      {"PATCH", "/users/{id}/reactivate", &parseReasonBody, &reactivateUserHandler},
+      {"PATCH", "/users/{id}/reactivate", &parseReasonBody, &reactivateUserHandler, nullptr,
+       &reactivateUserAsyncHandler},
       {"PATCH", "/users/{id}/suspend", &parseReasonBody, &suspendUserHandler},
       {"PATCH", "/organizations/{id}/suspend", &parseReasonBody, &suspendOrganizationHandler},
       {"PATCH", "/organizations/{id}/reactivate", &parseReasonBody, &reactivateOrganizationHandler},

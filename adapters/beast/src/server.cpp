@@ -534,6 +534,7 @@ void Server::shutdown(std::chrono::milliseconds drain) {
   // threads run out of work. Only if they do not (a handler stuck past
   // every timeout) is the io_context stopped.
   state.workers.join();
+  state.waitAsync();
   impl_->work.reset();
   {
     std::unique_lock<std::mutex> lock(impl_->running_mutex);

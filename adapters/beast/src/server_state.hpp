@@ -117,6 +117,25 @@ struct ServerState {
   /// Strong references to every live session (for stop / forceClose).
   std::vector<std::shared_ptr<SessionControl>> liveSessions();
 
+  /// Library calls started without a worker (Api::runsAsync) and not yet
+  /// answered: the shutdown waits for them as it joins the worker pool, so
+  /// no completion posts into a destroyed io_context.
+  void asyncStarted() {
+    std::lock_guard<std::mutex> lock(async_mutex);
+    ++async_in_flight;
+  }
+  void asyncFinished() {
+    std::lock_guard<std::mutex> lock(async_mutex);
+    if (--async_in_flight == 0) async_done.notify_all();
+  }
+  void waitAsync() {
+    std::unique_lock<std::mutex> lock(async_mutex);
+    async_done.wait(lock, [&] { return async_in_flight == 0; });
+  }
+  std::mutex async_mutex;
+  std::condition_variable async_done;
+  std::size_t async_in_flight = 0;
+
   // Destroyed in reverse order: the worker pool first (it posts back into
   // the io_context), then the io_context (whose pending handlers own the
   // sessions, which unregister through the mutex above).

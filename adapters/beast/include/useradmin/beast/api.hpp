@@ -5,6 +5,7 @@
 #define USERADMIN_BEAST_API_HPP
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +89,14 @@ using BodyParser = std::optional<FieldError> (*)(std::string_view body, Call& ca
 using QueryParser = std::optional<FieldError> (*)(std::string_view query, Call& call);
 /// Runs a route: one call into the library, turned into a response.
 using Handler = ApiResponse (*)(const Services& services, const Call& call);
+/// What an asynchronous handler calls, exactly once, with the response. It
+/// runs on whatever thread completes the library call (the SQLite store's
+/// writer), so it must be short and must not throw.
+using Respond = std::function<void(ApiResponse)>;
+/// A route's handler that does not block on storage: it starts the library
+/// call and returns; `respond` gets the response (the same one `Handler`
+/// would have returned).
+using AsyncHandler = void (*)(const Services& services, Call call, Respond respond);
 
 /// One line of the route table. Every route requires a bearer token.
 struct Route {
@@ -100,6 +109,8 @@ struct Route {
   /// Null: the query string is ignored (the PATCH routes, as the contract
   /// keeps them).
   QueryParser parse_query = nullptr;
+  /// When set, the same call without blocking (see Api::runsAsync).
+  AsyncHandler async_handler = nullptr;
 };
 
 /// The adapter's route table: `PATCH /users/{id}/reactivate`,
@@ -155,6 +166,17 @@ class USERADMIN_API Api {
   /// may block on storage; meant for a worker thread. Never throws: an
   /// exception becomes a 500.
   ApiResponse execute(const Route& route, const Call& call) const noexcept;
+
+  /// Whether executeAsync runs `route` without blocking the caller: the
+  /// route has an asynchronous handler and the library call would not
+  /// block anyway (no directory to call, see AdminService::hasDirectory).
+  /// The server then calls it from its I/O thread instead of a worker.
+  bool runsAsync(const Route& route) const noexcept;
+
+  /// execute, with the response delivered to `respond` (exactly once, never
+  /// throwing: an exception becomes a 500). Without runsAsync(route) it is
+  /// execute on the calling thread.
+  void executeAsync(const Route& route, Call call, Respond respond) const noexcept;
 
   /// prepare, then execute when needed: the whole request synchronously.
   ApiResponse handle(const ApiRequest& request) const;
