@@ -23,6 +23,14 @@ class FailingStore final : public UserStore {
   Status seed(const Dataset& data) override { return inner_.seed(data); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
   Status read(const ReadWork& work) override { return inner_.read(work); }
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    return inner_.claimDirectoryUpdates(now, limit);
+  }
+  Status markDirectoryUpdateDelivered(std::int64_t id) override { return inner_.markDirectoryUpdateDelivered(id); }
+  Status rescheduleDirectoryUpdate(std::int64_t id, Timestamp next, std::string_view error) override {
+    return inner_.rescheduleDirectoryUpdate(id, next, error);
+  }
+  Result<OutboxStats> directoryOutboxStats() override { return inner_.directoryOutboxStats(); }
   int calls() const { return calls_.load(); }
 
  private:
@@ -71,6 +79,10 @@ class FailingStore final : public UserStore {
     Status appendAudit(const AuditEvent& event) override {
       if (owner_.shouldFail()) return owner_.failure("appendAudit");
       return unit_.appendAudit(event);
+    }
+    Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now) override {
+      if (owner_.shouldFail()) return owner_.failure("queueDirectoryUpdate");
+      return unit_.queueDirectoryUpdate(update, now);
     }
 
    private:
