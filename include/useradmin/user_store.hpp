@@ -180,10 +180,10 @@ class USERADMIN_API UnitOfWork {
   virtual Status appendAudit(const AuditEvent& event) = 0;
 
   /// Queues `update` in the directory outbox, committed with this unit (or
-  /// discarded with it), due at `now`. A pending entry of the same user is
-  /// replaced (see OutboxEntry). `invalid_argument` when `update.status` is
-  /// `deleted`.
-  virtual Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now) = 0;
+  /// discarded with it): enqueued at `now`, not delivered before `due`. A
+  /// pending entry of the same user is replaced (see OutboxEntry).
+  /// `invalid_argument` when `update.status` is `deleted`.
+  virtual Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) = 0;
 };
 
 /// Persistent (or in-memory) home of organizations, users and the audit log.

@@ -1,5 +1,6 @@
 // The last step of every operation: telling the directory after the commit
 // (rule 12), and undoing a single-user change it refused.
+#include <chrono>
 #include <exception>
 #include <string>
 
@@ -11,6 +12,12 @@ namespace {
 
 // How often an undo after a directory failure is attempted before giving up.
 constexpr int kMaxCompensationAttempts = 3;
+
+// After a timeout the directory may still apply the call it did not answer
+// in time; the compensation waits this long so that it lands after such a
+// late write instead of being overtaken by it. Other failures were not
+// applied: their compensation is due at once (and only repeats the state).
+constexpr std::chrono::milliseconds kTimeoutCompensationDelay{5000};
 
 // Calls the hook; an exception from an embedder's hook counts as a failure.
 Status notify(DirectorySync& directory, const User& user) {
@@ -56,7 +63,10 @@ Status undo(Pipeline& pipeline, const UserChange& change, const Error& failure, 
       if (!current) return std::move(current).error();
       if (*current && (*current)->status != UserStatus::deleted) {
         const User& now = **current;
-        if (Status queued = unit.queueDirectoryUpdate({now.id, directoryIdOf(now), now.status, now.version}, undo_time);
+        const bool timed_out = failure.directory_failure &&
+                               failure.directory_failure->reason == DirectoryFailureReason::timeout;
+        const Timestamp due = timed_out ? undo_time + kTimeoutCompensationDelay : undo_time;
+        if (Status queued = unit.queueDirectoryUpdate({now.id, directoryIdOf(now), now.status, now.version}, undo_time, due);
             !queued)
           return queued;
       }

@@ -33,17 +33,25 @@ struct Tables {
   std::int64_t last_outbox_id = 0;
 };
 
-// Queues `update` (validated) into `t`, replacing the user's pending entry.
-void queueIn(Tables& t, DirectoryUpdate update, Timestamp now) {
+// A unit's queueDirectoryUpdate, applied at commit.
+struct QueuedUpdate {
+  DirectoryUpdate update;
+  Timestamp now;
+  Timestamp due;
+};
+
+// Queues `q` (validated) into `t`, replacing the user's pending entry.
+void queueIn(Tables& t, QueuedUpdate q) {
+  DirectoryUpdate& update = q.update;
   OutboxEntry entry;
   entry.id = ++t.last_outbox_id;
-  entry.enqueued_at = now;
+  entry.enqueued_at = q.now;
   if (const auto it = t.outbox.find(update.user_id); it != t.outbox.end()) {
     entry.enqueued_at = it->second.enqueued_at;
     t.outbox_ids.erase(it->second.id);
   }
   t.outbox_ids[entry.id] = update.user_id;
-  entry.next_attempt_at = now;
+  entry.next_attempt_at = q.due;
   std::string key = update.user_id;
   entry.update = std::move(update);
   t.outbox[std::move(key)] = std::move(entry);
@@ -235,9 +243,9 @@ class MemoryUnit final : public UnitOfWork {
     return okStatus();
   }
 
-  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now) override {
+  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
     if (Status valid = checkUpdate(update); !valid) return valid;
-    pending_outbox_.emplace_back(update, now);
+    pending_outbox_.push_back({update, now, due});
     return okStatus();
   }
 
@@ -249,7 +257,7 @@ class MemoryUnit final : public UnitOfWork {
       event.cursor = AuditCursor{0, event.id};
       tables.audit.push_back(std::move(event));
     }
-    for (auto& [update, now] : pending_outbox_) queueIn(tables, std::move(update), now);
+    for (auto& queued : pending_outbox_) queueIn(tables, std::move(queued));
   }
 
  private:
@@ -319,7 +327,8 @@ class MemoryUnit final : public UnitOfWork {
       event.target_organization_id = next.organization_id;
       pending_audit_.push_back(std::move(event));
       if (cascade.queue_directory_updates)
-        pending_outbox_.emplace_back(DirectoryUpdate{id, directoryIdOf(next), next.status, next.version}, cascade.time);
+        pending_outbox_.push_back(
+            {DirectoryUpdate{id, directoryIdOf(next), next.status, next.version}, cascade.time, cascade.time});
       changed.push_back(id);
     }
     return changed;
@@ -329,7 +338,7 @@ class MemoryUnit final : public UnitOfWork {
   std::map<std::string, Organization, std::less<>> pending_orgs_;
   std::map<std::string, User, std::less<>> pending_users_;
   std::vector<AuditEvent> pending_audit_;
-  std::vector<std::pair<DirectoryUpdate, Timestamp>> pending_outbox_;
+  std::vector<QueuedUpdate> pending_outbox_;
 };
 
 Status validateDuplicates(const Dataset& data) {

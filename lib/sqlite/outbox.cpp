@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kQueue = R"sql(
 INSERT OR REPLACE INTO directory_outbox
   (user_id, external_id, status, user_version, enqueued_at, next_attempt_at, attempts, last_error)
-VALUES (?1, ?2, ?3, ?4, COALESCE((SELECT enqueued_at FROM directory_outbox WHERE user_id = ?1), ?5), ?5, 0, ''))sql";
+VALUES (?1, ?2, ?3, ?4, COALESCE((SELECT enqueued_at FROM directory_outbox WHERE user_id = ?1), ?5), ?6, 0, ''))sql";
 
 constexpr const char* kClaim = R"sql(
 SELECT id, user_id, external_id, status, user_version, enqueued_at, next_attempt_at, attempts, last_error
@@ -28,7 +28,7 @@ constexpr const char* kStats =
 
 }  // namespace
 
-Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timestamp now) {
+Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timestamp now, Timestamp due) {
   if (update.status == UserStatus::deleted)
     return Error::invalidArgument({"status", "must be active or suspended", "deleted"}, "invalid_directory_update");
   auto st = c.statement(kQueue);
@@ -38,6 +38,7 @@ Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timest
   st->bindText(3, toString(update.status));
   st->bindInt(4, update.user_version);
   st->bindInt(5, toMillis(now));
+  st->bindInt(6, toMillis(due));
   return st->run("queueing a directory update");
 }
 

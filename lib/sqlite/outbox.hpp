@@ -17,7 +17,7 @@ namespace useradmin::detail {
 
 /// UnitOfWork::queueDirectoryUpdate on `c`: one INSERT OR REPLACE on the
 /// user's UNIQUE key, keeping the first `enqueued_at`.
-Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timestamp now);
+Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timestamp now, Timestamp due);
 
 /// UserStore::claimDirectoryUpdates: a walk of `directory_outbox_due`.
 Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Connection& c, Timestamp now, std::size_t limit);

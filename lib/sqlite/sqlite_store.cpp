@@ -109,8 +109,8 @@ class SqliteUnit final : public UnitOfWork {
 
   Status appendAudit(const AuditEvent& event) override { return detail::insertAudit(c_, event); }
 
-  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now) override {
-    return detail::queueDirectoryUpdate(c_, update, now);
+  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
+    return detail::queueDirectoryUpdate(c_, update, now, due);
   }
 
   /// For the store's own units (the outbox writes outside UnitOfWork).

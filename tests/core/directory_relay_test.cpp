@@ -81,7 +81,7 @@ void change(UserStore& store, const std::string& id, UserStatus status, Timestam
     next.version += 1;
     REQUIRE(unit.compareAndSetUser(next, user.version).value());
     if (status == UserStatus::deleted) return okStatus();  // nothing to queue (stores refuse it)
-    return unit.queueDirectoryUpdate({id, directoryIdOf(next), status, next.version}, now);
+    return unit.queueDirectoryUpdate({id, directoryIdOf(next), status, next.version}, now, now);
   }));
 }
 
@@ -118,11 +118,11 @@ TEMPLATE_LIST_TEST_CASE("relay: delivers the store's current state and empties t
   // A user that is gone by delivery time is dropped; one deleted since is
   // told as suspended.
   REQUIRE(h.store->transact([&](UnitOfWork& unit) {
-    return unit.queueDirectoryUpdate({"usr_ghost", "usr_ghost", UserStatus::active, 3}, clock.now());
+    return unit.queueDirectoryUpdate({"usr_ghost", "usr_ghost", UserStatus::active, 3}, clock.now(), clock.now());
   }));
   change(*h.store, "usr_c2_target", UserStatus::deleted, clock.now() - milliseconds(1));
   REQUIRE(h.store->transact([&](UnitOfWork& unit) {
-    return unit.queueDirectoryUpdate({"usr_c2_target", "usr_c2_target", UserStatus::active, 1}, clock.now());
+    return unit.queueDirectoryUpdate({"usr_c2_target", "usr_c2_target", UserStatus::active, 1}, clock.now(), clock.now());
   }));
 
   DirectoryRelay relay(*h.store, directory, clock, quiet());

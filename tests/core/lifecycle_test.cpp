@@ -411,10 +411,15 @@ TEMPLATE_LIST_TEST_CASE("rule 12: the undo of a failed call queues the restored 
   const User restored = h.user("usr_r1_admin");
   CHECK(restored.status == UserStatus::active);
   CHECK(wakes == 1);
-  auto entries = h.store().claimDirectoryUpdates(h.clock.now(), 10);
+  // A timed-out call may land late upstream: the compensation waits 5 s.
+  auto entries = h.store().claimDirectoryUpdates(h.clock.now() + std::chrono::milliseconds(4999), 10);
+  REQUIRE(entries);
+  CHECK(entries->empty());
+  entries = h.store().claimDirectoryUpdates(h.clock.now() + std::chrono::milliseconds(5000), 10);
   REQUIRE(entries);
   REQUIRE(entries->size() == 1);
   CHECK((*entries)[0].update == DirectoryUpdate{"usr_r1_admin", "usr_r1_admin", UserStatus::active, restored.version});
+  CHECK((*entries)[0].enqueued_at == h.clock.now());
 }
 
 TEMPLATE_LIST_TEST_CASE("lifecycle §2.4: 32 threads suspending one user produce exactly one success",

@@ -70,8 +70,8 @@ class RacingStore final : public UserStore {
       return unit_.reactivateCascade(c);
     }
     Status appendAudit(const AuditEvent& e) override { return unit_.appendAudit(e); }
-    Status queueDirectoryUpdate(const DirectoryUpdate& u, Timestamp now) override {
-      return unit_.queueDirectoryUpdate(u, now);
+    Status queueDirectoryUpdate(const DirectoryUpdate& u, Timestamp now, Timestamp due) override {
+      return unit_.queueDirectoryUpdate(u, now, due);
     }
 
    private:

@@ -88,7 +88,8 @@ TEST_CASE("sqlite migrations: a version 4 database gains the directory outbox an
     CHECK(store->findUser("usr_c1_target").value().has_value());
     // The new table works at once.
     REQUIRE(store->transact([](UnitOfWork& unit) {
-      return unit.queueDirectoryUpdate({"usr_c1_target", "usr_c1_target", UserStatus::suspended, 1}, testEpoch());
+      return unit.queueDirectoryUpdate({"usr_c1_target", "usr_c1_target", UserStatus::suspended, 1}, testEpoch(),
+                                       testEpoch());
     }));
     auto stats = store->directoryOutboxStats();
     REQUIRE(stats);

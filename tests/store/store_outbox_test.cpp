@@ -25,7 +25,7 @@ DirectoryUpdate update(const std::string& user, UserStatus status, std::int64_t 
 }
 
 Status queue(UserStore& store, const DirectoryUpdate& u, Timestamp now) {
-  return store.transact([&](UnitOfWork& unit) { return unit.queueDirectoryUpdate(u, now); });
+  return store.transact([&](UnitOfWork& unit) { return unit.queueDirectoryUpdate(u, now, now); });
 }
 
 std::vector<OutboxEntry> claimAll(UserStore& store, Timestamp now) {
@@ -64,7 +64,7 @@ TEMPLATE_LIST_TEST_CASE("store outbox: an update commits with its unit and vanis
   CHECK(claimAll(*h.store, t0).empty());
 
   Status failed = h.store->transact([&](UnitOfWork& unit) -> Status {
-    REQUIRE(unit.queueDirectoryUpdate(update("usr_c1_admin", UserStatus::suspended, 2), t0));
+    REQUIRE(unit.queueDirectoryUpdate(update("usr_c1_admin", UserStatus::suspended, 2), t0, t0));
     return Error::internal("abandoned");
   });
   CHECK_FALSE(failed);
@@ -85,6 +85,19 @@ TEMPLATE_LIST_TEST_CASE("store outbox: an update commits with its unit and vanis
   CHECK(stats.next_attempt_at == t0);
   // Claiming marks nothing: the entry stays until delivered.
   CHECK(claimAll(*h.store, t0).size() == 1);
+
+  // Due later than enqueued: not claimed before then.
+  REQUIRE(h.store->transact([&](UnitOfWork& unit) {
+    return unit.queueDirectoryUpdate(update("usr_r1_admin", UserStatus::suspended, 2), t0, t0 + milliseconds(5000));
+  }));
+  CHECK(claimAll(*h.store, t0 + milliseconds(4999)).size() == 1);
+  const auto later = claimAll(*h.store, t0 + milliseconds(5000));
+  REQUIRE(later.size() == 2);
+  CHECK(later[1].update.user_id == "usr_r1_admin");
+  CHECK(later[1].enqueued_at == t0);
+  CHECK(later[1].next_attempt_at == t0 + milliseconds(5000));
+  CHECK(statsOf(*h.store).oldest_enqueued_at == t0);
+  CHECK(statsOf(*h.store).next_attempt_at == t0);
 }
 
 TEMPLATE_LIST_TEST_CASE("store outbox: a deleted status is refused", "[store][outbox]", AllStores) {
@@ -105,8 +118,10 @@ TEMPLATE_LIST_TEST_CASE("store outbox: a newer update of a user replaces the pen
   REQUIRE(h.store->rescheduleDirectoryUpdate(first_id, t0 + milliseconds(60000), "HTTP 503"));
   // Two updates of one user in one unit, and a third later: one entry, the last.
   REQUIRE(h.store->transact([&](UnitOfWork& unit) -> Status {
-    REQUIRE(unit.queueDirectoryUpdate(update("usr_c1_admin", UserStatus::active, 3), t0 + milliseconds(10)));
-    return unit.queueDirectoryUpdate(update("usr_c1_admin", UserStatus::suspended, 4), t0 + milliseconds(10));
+    REQUIRE(unit.queueDirectoryUpdate(update("usr_c1_admin", UserStatus::active, 3), t0 + milliseconds(10),
+                                            t0 + milliseconds(10)));
+    return unit.queueDirectoryUpdate(update("usr_c1_admin", UserStatus::suspended, 4), t0 + milliseconds(10),
+                                     t0 + milliseconds(10));
   }));
   REQUIRE(queue(*h.store, update("usr_c1_admin", UserStatus::active, 5), t0 + milliseconds(20)));
   const auto entries = claimAll(*h.store, t0 + milliseconds(20));

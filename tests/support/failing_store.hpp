@@ -80,9 +80,9 @@ class FailingStore final : public UserStore {
       if (owner_.shouldFail()) return owner_.failure("appendAudit");
       return unit_.appendAudit(event);
     }
-    Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now) override {
+    Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
       if (owner_.shouldFail()) return owner_.failure("queueDirectoryUpdate");
-      return unit_.queueDirectoryUpdate(update, now);
+      return unit_.queueDirectoryUpdate(update, now, due);
     }
 
    private:
