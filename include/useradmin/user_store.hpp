@@ -247,9 +247,10 @@ class USERADMIN_API UserStore {
   /// entries of one user cannot overtake each other.
   virtual Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) = 0;
 
-  /// Removes the entry `entry_id` (delivered). No-op when it is gone, e.g.
-  /// replaced by a newer state of its user, which then stays pending.
-  virtual Status markDirectoryUpdateDelivered(std::int64_t entry_id) = 0;
+  /// Removes the entries `entry_ids` (delivered), all in one commit. An id
+  /// that is gone, e.g. replaced by a newer state of its user (which then
+  /// stays pending), is skipped.
+  virtual Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) = 0;
 
   /// A failed delivery of `entry_id`: `attempts` + 1, `next_attempt_at`
   /// and `last_error` set. No-op when the entry is gone.

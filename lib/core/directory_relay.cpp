@@ -75,15 +75,13 @@ struct DirectoryRelay::Impl {
   }
 
   // Tells the directory the user's current state; true when delivered (or
-  // nothing to tell), false when the user kept changing (try again later).
+  // nothing to tell: the caller marks it), false when the user kept
+  // changing (it stays pending for the next round).
   Result<bool> deliver(const OutboxEntry& entry) {
     for (int send = 0; send < kMaxSendsPerEntry; ++send) {
       auto found = store.findUser(entry.update.user_id);
       if (!found) return std::move(found).error();
-      if (!*found) {  // gone: nothing to converge to
-        if (Status marked = store.markDirectoryUpdateDelivered(entry.id); !marked) return std::move(marked).error();
-        return true;
-      }
+      if (!*found) return true;  // gone: nothing to converge to
       User user = std::move(**found);
       // A deleted user must not sign in through the directory either.
       if (user.status == UserStatus::deleted) user.status = UserStatus::suspended;
@@ -91,7 +89,6 @@ struct DirectoryRelay::Impl {
       auto after = store.findUser(entry.update.user_id);
       if (!after) return std::move(after).error();
       if (*after && (*after)->version != user.version) continue;  // changed while we spoke: send the new state
-      if (Status marked = store.markDirectoryUpdateDelivered(entry.id); !marked) return std::move(marked).error();
       return true;
     }
     return false;  // still pending: the next round sends the newest state
@@ -138,7 +135,9 @@ struct DirectoryRelay::Impl {
       return 0;
     }
     full = claimed->size() == options.batch;
-    std::size_t delivered = 0;
+    // Delivered entries are marked together at the end of the round: one
+    // commit per round, not per entry. A crash before it re-sends them.
+    std::vector<std::int64_t> delivered;
     for (const OutboxEntry& entry : *claimed) {
       if (stopping.load()) break;
       auto outcome = deliver(entry);
@@ -152,13 +151,20 @@ struct DirectoryRelay::Impl {
         continue;
       }
       if (*outcome) {
-        ++delivered;
+        delivered.push_back(entry.id);
         std::lock_guard lock(mutex);
-        ++delivered_count;
         consecutive_failures = 0;
       }
     }
-    return delivered;
+    if (delivered.empty()) return 0;
+    if (Status marked = store.markDirectoryUpdatesDelivered(delivered); !marked) {
+      bool paused = false;
+      failed(OutboxEntry{}, marked.error(), clock.now(), paused);
+      return 0;
+    }
+    std::lock_guard lock(mutex);
+    delivered_count += delivered.size();
+    return delivered.size();
   }
 
   // ---- Stats and logging ----

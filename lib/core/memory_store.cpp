@@ -414,11 +414,13 @@ class MemoryStore final : public UserStore {
     return due;
   }
 
-  Status markDirectoryUpdateDelivered(std::int64_t entry_id) override {
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
     std::unique_lock lock(mutex_);
-    if (OutboxEntry* entry = outboxEntry(entry_id)) {
-      tables_.outbox.erase(entry->update.user_id);
-      tables_.outbox_ids.erase(entry_id);
+    for (const std::int64_t entry_id : entry_ids) {
+      if (OutboxEntry* entry = outboxEntry(entry_id)) {
+        tables_.outbox.erase(entry->update.user_id);
+        tables_.outbox_ids.erase(entry_id);
+      }
     }
     return okStatus();
   }

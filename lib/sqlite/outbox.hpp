@@ -22,7 +22,7 @@ Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timest
 /// UserStore::claimDirectoryUpdates: a walk of `directory_outbox_due`.
 Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Connection& c, Timestamp now, std::size_t limit);
 
-/// UserStore::markDirectoryUpdateDelivered.
+/// UserStore::markDirectoryUpdatesDelivered, for one id.
 Status deleteDirectoryUpdate(Connection& c, std::int64_t entry_id);
 
 /// UserStore::rescheduleDirectoryUpdate.

@@ -233,9 +233,14 @@ class SqliteStore final : public UserStore {
     return detail::claimDirectoryUpdates(reader.connection(), now, limit);
   }
 
-  Status markDirectoryUpdateDelivered(std::int64_t entry_id) override {
-    return transact([&](UnitOfWork& unit) {
-      return detail::deleteDirectoryUpdate(static_cast<SqliteUnit&>(unit).connection(), entry_id);
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
+    if (entry_ids.empty()) return okStatus();
+    return transact([&](UnitOfWork& unit) -> Status {
+      for (const std::int64_t id : entry_ids) {
+        if (Status deleted = detail::deleteDirectoryUpdate(static_cast<SqliteUnit&>(unit).connection(), id); !deleted)
+          return deleted;
+      }
+      return okStatus();
     });
   }
 

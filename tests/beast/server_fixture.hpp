@@ -63,7 +63,9 @@ class SlowStore final : public UserStore {
   Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
     return inner_.claimDirectoryUpdates(now, limit);
   }
-  Status markDirectoryUpdateDelivered(std::int64_t id) override { return inner_.markDirectoryUpdateDelivered(id); }
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& ids) override {
+    return inner_.markDirectoryUpdatesDelivered(ids);
+  }
   Status rescheduleDirectoryUpdate(std::int64_t id, Timestamp next, std::string_view error) override {
     return inner_.rescheduleDirectoryUpdate(id, next, error);
   }

@@ -136,7 +136,7 @@ TEMPLATE_LIST_TEST_CASE("store outbox: a newer update of a user replaces the pen
   CHECK(latest.last_error.empty());
   CHECK(statsOf(*h.store).pending == 2);
   // The replaced entry's id names nothing any more: delivering it is a no-op.
-  REQUIRE(h.store->markDirectoryUpdateDelivered(first_id));
+  REQUIRE(h.store->markDirectoryUpdatesDelivered({first_id}));
   CHECK(statsOf(*h.store).pending == 2);
 }
 
@@ -187,15 +187,27 @@ TEMPLATE_LIST_TEST_CASE("store outbox: reschedules count attempts; delivered ent
   CHECK(entries[1].last_error == "second");
   CHECK(statsOf(*h.store).next_attempt_at == t0 + milliseconds(3));
 
-  REQUIRE(h.store->markDirectoryUpdateDelivered(id));
+  REQUIRE(h.store->markDirectoryUpdatesDelivered({id}));
   CHECK(statsOf(*h.store).pending == 1);
   CHECK(statsOf(*h.store).oldest_enqueued_at == t0 + milliseconds(3));
   // Gone ids: no-ops, not errors.
-  REQUIRE(h.store->markDirectoryUpdateDelivered(id));
+  REQUIRE(h.store->markDirectoryUpdatesDelivered({id}));
   REQUIRE(h.store->rescheduleDirectoryUpdate(id, t0, "late"));
-  REQUIRE(h.store->markDirectoryUpdateDelivered(entries[0].id));
+  REQUIRE(h.store->markDirectoryUpdatesDelivered({entries[0].id}));
   CHECK(statsOf(*h.store).pending == 0);
   CHECK_FALSE(statsOf(*h.store).next_attempt_at);
+
+  // Several at once, a gone one among them; and none.
+  for (const char* u : {"usr_d1_admin", "usr_r3_admin", "usr_owner_admin"})
+    REQUIRE(queue(*h.store, update(u, UserStatus::suspended, 2), t0));
+  const auto three = claimAll(*h.store, t0);
+  REQUIRE(three.size() == 3);
+  REQUIRE(h.store->markDirectoryUpdatesDelivered({three[0].id, id, three[2].id}));
+  const auto left = claimAll(*h.store, t0);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].update.user_id == "usr_r3_admin");
+  REQUIRE(h.store->markDirectoryUpdatesDelivered({}));
+  CHECK(statsOf(*h.store).pending == 1);
 }
 
 TEMPLATE_LIST_TEST_CASE("store outbox: a cascade queues one update per user whose status changed, when asked",
