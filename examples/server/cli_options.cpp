@@ -77,6 +77,29 @@ std::string applyEnvironment(const std::map<std::string, Setter>& valued, const 
   return {};
 }
 
+// --jwks-url: https only, and the only key source; its companions need it.
+std::string checkJwksUrlFlags(const CliOptions& o, const std::set<std::string>& given,
+                              const EnvironmentLookup& environment) {
+  const auto set = [&](const char* flag) {
+    if (given.count(flag) != 0) return true;
+    const char* value = environment ? environment(environmentName(flag).c_str()) : nullptr;
+    return value != nullptr && *value != '\0';
+  };
+  if (!o.jwks_url) {
+    for (const char* flag : {"--jwks-ca-file", "--jwks-timeout", "--jwks-min-refresh", "--jwks-refetch-interval"}) {
+      if (set(flag)) return std::string(flag) + " needs --jwks-url";
+    }
+    return {};
+  }
+  const std::string& url = *o.jwks_url;
+  if (url.rfind("https://", 0) != 0) return "--jwks-url must be an https:// URL";
+  if (url.find_first_of("?#@") != std::string::npos)
+    return "--jwks-url must not have a query, a fragment or credentials";
+  if (o.hs256_secret_file || !o.public_keys.empty() || !o.jwks_files.empty() || o.demo)
+    return "--jwks-url cannot be combined with --jwt-hs256-secret-file, --jwt-public-key, --jwks or --demo";
+  return {};
+}
+
 }  // namespace
 
 std::string environmentName(const std::string& flag) {
@@ -171,7 +194,35 @@ Extensions:
   --rate-limit-actor-burst N    bucket size (default: one second of RATE, rounded up,
                                 at least 1; 20 for the --demo default)
   --access-log on|off           one JSON line per request on stderr (default on)
+  --log-format text|json        text (default): messages as "useradmin-server: ...",
+                                the access log as JSON lines with "time"; json: every
+                                stderr line is a JSON object {"ts","level","msg",...}
+                                (usage errors stay one line of text; stdout is
+                                unchanged)
+  --metrics-listen HOST:PORT    serve GET /metrics (Prometheus text format) and the
+                                probes on this separate plain-HTTP listener (default
+                                off; must differ from --listen); prints "metrics on
+                                http://HOST:PORT/metrics" before the listening line
+  --tls-cert FILE               serve HTTPS with this PEM certificate chain (leaf
+                                first); needs --tls-key; prints "listening on
+                                https://HOST:PORT" (TLS 1.2+, AEAD ciphers only)
+  --tls-key FILE                the PEM private key of --tls-cert
   --version                     print "useradmin-server VERSION" and exit
+
+Keys fetched from the issuer (instead of the key options above and --demo):
+  --jwks-url URL                trust the JWK Set at this https:// URL: fetched at start
+                                (failure: exit 1), refreshed at 90% of its Cache-Control
+                                max-age (5 min without one; bounded by --jwks-min-refresh
+                                and 24 h), refetched for a token naming an unknown kid,
+                                and kept when the issuer is down; changes go to stderr
+  --jwks-ca-file FILE.pem       extra CA certificates trusted for --jwks-url (besides
+                                the system store)
+  --jwks-timeout SECONDS        per fetch, connecting to last byte (default 5)
+  --jwks-min-refresh SECONDS    shortest refresh interval, also for no-cache/no-store
+                                (default 30)
+  --jwks-refetch-interval SECONDS
+                                at most one unknown-kid refetch per interval, counted
+                                from the previous fetch (default 10)
 
 Environment:
   Every option above except --help and --version can also be set by the
@@ -221,6 +272,11 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       {"--jwt-hs256-secret-file", [&](const std::string& v) { return !v.empty() && (o.hs256_secret_file = v, true); }},
       {"--jwt-public-key", [&](const std::string& v) { return !v.empty() && (o.public_keys.push_back(v), true); }},
       {"--jwks", [&](const std::string& v) { return !v.empty() && (o.jwks_files.push_back(v), true); }},
+      {"--jwks-url", [&](const std::string& v) { return !v.empty() && (o.jwks_url = v, true); }},
+      {"--jwks-ca-file", [&](const std::string& v) { return !v.empty() && (o.jwks_ca_file = v, true); }},
+      {"--jwks-timeout", [&](const std::string& v) { return parseSeconds(v, o.jwks_timeout); }},
+      {"--jwks-min-refresh", [&](const std::string& v) { return parseSeconds(v, o.jwks_min_refresh); }},
+      {"--jwks-refetch-interval", [&](const std::string& v) { return parseSeconds(v, o.jwks_refetch_interval); }},
       {"--issuer", [&](const std::string& v) { return !v.empty() && (o.issuer = v, true); }},
       {"--audience", [&](const std::string& v) { return !v.empty() && (o.audience = v, true); }},
       {"--base-path", [&](const std::string& v) { return !v.empty() && v.front() == '/' && (o.base_path = v, true); }},
@@ -247,6 +303,22 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       {"--rate-limit-ip-burst", burst(o.rate_limit_ip)},
       {"--rate-limit-actor", rate(o.rate_limit_actor)},
       {"--rate-limit-actor-burst", burst(o.rate_limit_actor)},
+      {"--metrics-listen",
+       [&](const std::string& v) {
+         std::string host;
+         if (!parseListen(v, host, o.metrics_port)) return false;
+         o.metrics_host = host;
+         return true;
+       }},
+      {"--tls-cert", [&](const std::string& v) { return !v.empty() && (o.tls_cert = v, true); }},
+      {"--tls-key", [&](const std::string& v) { return !v.empty() && (o.tls_key = v, true); }},
+      {"--log-format",
+       [&](const std::string& v) {
+         if (v == "text") o.log_format = beast::LogFormat::text;
+         else if (v == "json") o.log_format = beast::LogFormat::json;
+         else return false;
+         return true;
+       }},
       {"--access-log",
        [&](const std::string& v) {
          if (v == "on") o.access_log = true;
@@ -306,6 +378,11 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
     if (out.error.empty()) out.error = applyEnvironment(directory_flags, given, environment, o);
   }
   if (out.error.empty()) out.error = checkDirectoryFlags(o.directory);
+  if (out.error.empty()) out.error = checkJwksUrlFlags(o, given, environment);
+  if (out.error.empty() && o.tls_cert.has_value() != o.tls_key.has_value())
+    out.error = "--tls-cert and --tls-key go together: give both or neither";
+  if (out.error.empty() && o.metrics_host && *o.metrics_host == o.host && o.metrics_port == o.port && o.port != 0)
+    out.error = "--metrics-listen must differ from --listen (metrics never share the public listener)";
   return out;
 }
 

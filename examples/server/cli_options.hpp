@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "directory_options.hpp"
+#include "useradmin/beast/log.hpp"
 #include "useradmin/beast/rate_limiter.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
 
@@ -32,6 +33,12 @@ struct CliOptions {
   std::optional<std::string> hs256_secret_file;
   std::vector<std::string> public_keys;
   std::vector<std::string> jwks_files;
+  // --jwks-url: keys fetched from the issuer and refreshed (docs/security.md §6).
+  std::optional<std::string> jwks_url;
+  std::optional<std::string> jwks_ca_file;
+  std::chrono::milliseconds jwks_timeout{5'000};
+  std::chrono::milliseconds jwks_min_refresh{30'000};
+  std::chrono::milliseconds jwks_refetch_interval{10'000};
   std::optional<std::string> issuer;
   std::optional<std::string> audience;
   std::string base_path = "/api";
@@ -55,6 +62,12 @@ struct CliOptions {
   RateFlag rate_limit_ip;
   RateFlag rate_limit_actor;
   bool access_log = true;
+  // Operations (docs/operations.md).
+  std::optional<std::string> metrics_host;  // --metrics-listen; unset = no metrics
+  std::uint16_t metrics_port = 0;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
+  beast::LogFormat log_format = beast::LogFormat::text;
 
   // Directory sync (directory.md §5), parsed by directory_options.cpp.
   DirectoryFlags directory;

@@ -157,14 +157,14 @@ Result<std::string> loadOrCreateSecret(const std::string& path) {
 
 // The reads: who is suspended, and who did what.
 template <class Token>
-void printReadCommands(std::ostream& out, const std::string& base, int n, const Token& token) {
+void printReadCommands(std::ostream& out, const std::string& curl, const std::string& base, int n, const Token& token) {
   out << "# " << n++ << ". Distributor admin usr_d1_admin lists the suspended users in its organization and below"
       << " (usr_c1_support, suspended by hand) -> expect 200\n"
-      << "curl \"" << base << "/users?status=suspended&limit=100\" -H \"Authorization: Bearer "
+      << curl << "\"" << base << "/users?status=suspended&limit=100\" -H \"Authorization: Bearer "
       << token("usr_d1_admin") << "\"\n\n";
   out << "# " << n++ << ". Super admin usr_root shows the audit trail of user usr_123456789"
       << " (its reactivation and both cascades) -> expect 200\n"
-      << "curl \"" << base << "/audit-events?target_id=usr_123456789\" -H \"Authorization: Bearer "
+      << curl << "\"" << base << "/audit-events?target_id=usr_123456789\" -H \"Authorization: Bearer "
       << token("usr_root") << "\"\n\n";
   out << "# Pages: pass the response's next_after as ?after=...; it is null on the last page.\n\n";
 }
@@ -183,21 +183,28 @@ void printDemo(std::ostream& out, const DemoPrintout& demo) {
   };
 
   const std::string base = demo.url + demo.base_path;
+  // With TLS every command trusts the server's certificate file.
+  const std::string curl = demo.cacert.empty() ? std::string("curl ") : "curl --cacert " + demo.cacert + " ";
   out << "\nuseradmin demo\n"
       << "  database: " << demo.db_path << " (demo organizations and users reset to their initial state)\n"
       << "  HS256 secret: " << demo.secret_path << "\n"
+      << "  health: " << curl << demo.url << "/healthz   readiness: " << curl << demo.url << "/readyz\n"
+      << "  metrics: "
+      << (demo.metrics_url.empty() ? std::string("off (start with --metrics-listen HOST:PORT)")
+                                   : "curl " + demo.metrics_url)
+      << "\n"
       << "  tokens below expire at " << formatRfc3339(expires) << "\n\n";
   int n = 1;
   for (const Persona& p : kPersonas) {
     out << "# " << n++ << ". " << p.title;
     if (p.note) out << " (" << p.note << ")";
     out << " -> expect " << p.expect << "\n";
-    out << "curl -X PATCH " << base << p.path;
+    out << curl << "-X PATCH " << base << p.path;
     if (p.actor) out << " -H \"Authorization: Bearer " << token(p.actor) << "\"";
     if (p.body) out << " -H \"Content-Type: application/json\" -d '" << p.body << "'";
     out << "\n\n";
   }
-  printReadCommands(out, base, n, token);
+  printReadCommands(out, curl, base, n, token);
   out << "# Add -i to see the status line and headers (X-Request-Id, WWW-Authenticate, Retry-After).\n"
       << "# Run the commands in order: each depends on the ones before. Restart with --demo to reset.\n\n";
 }

@@ -33,6 +33,10 @@ struct DemoPrintout {
   std::optional<std::string> audience;
   std::string db_path;
   std::string secret_path;
+  /// "http://HOST:PORT/metrics" when the metrics listener is on, else empty.
+  std::string metrics_url;
+  /// With TLS: the file curl should trust (--cacert), else empty.
+  std::string cacert;
 };
 
 /// Prints the personas and their ready-to-paste curl commands (reactivation,

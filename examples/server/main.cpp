@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -20,11 +21,14 @@
 #include "demo.hpp"
 #include "startup.hpp"
 #include "useradmin/authorizer.hpp"
+#include "useradmin/beast/log.hpp"
 #include "useradmin/beast/server.hpp"
 #include "useradmin/clock.hpp"
 #include "useradmin/directory_relay.hpp"
 #include "useradmin/fixture.hpp"
+#include "useradmin/directory/document_fetcher.hpp"
 #include "useradmin/jwt/jwt_verifier.hpp"
+#include "useradmin/jwt/remote_jwks.hpp"
 #include "useradmin/policy.hpp"
 #include "useradmin/admin_service.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
@@ -40,13 +44,24 @@ constexpr const char* kProgram = "useradmin-server";
 int usageError(const std::string& message) {
   std::cerr << kProgram << ": " << message << "\n"
             << "Usage: " << kProgram << " [--listen HOST:PORT] [--db PATH] [--seed FILE.json] "
-            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--demo] ...\n"
+            << "[--jwt-hs256-secret-file FILE] [--jwt-public-key FILE.pem] [--jwks FILE.json] [--jwks-url URL] "
+            << "[--demo] ...\n"
             << "Try '" << kProgram << " --help' for more information.\n";
   return 2;
 }
 
+// The server's own messages on stderr, in the --log-format chosen (text:
+// "useradmin-server: MESSAGE", as before the flag existed). Usage errors
+// (exit 2) bypass it: they stay one line of text.
+beast::Logger& logger() {
+  static beast::Logger instance(beast::LogFormat::text, kProgram);
+  return instance;
+}
+
+void setLogFormat(beast::LogFormat format) { logger() = beast::Logger(format, kProgram); }
+
 int runtimeError(const std::string& message) {
-  std::cerr << kProgram << ": " << message << "\n";
+  logger().error(message);
   return 1;
 }
 
@@ -87,7 +102,7 @@ std::string clientUrl(const beast::Server& s) {
   std::string host = s.host();
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "[::]") host = "[::1]";
-  return "http://" + host + ":" + std::to_string(s.port());
+  return (s.tls() ? "https://" : "http://") + host + ":" + std::to_string(s.port());
 }
 
 // Each connection holds a descriptor; the usual soft limit of 1,024 would
@@ -102,7 +117,7 @@ void raiseOpenFileLimit() {
   // An unlimited hard limit is not a valid soft one; settle for a large value.
   limit.rlim_cur = std::min<rlim_t>(wanted, 1 << 20);
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
-    std::cerr << kProgram << ": warning: cannot raise the open-file limit to the hard limit\n";
+    logger().warn("cannot raise the open-file limit to the hard limit");
 }
 
 // The demo data and the --seed fixture, parsed and checked against the model
@@ -169,8 +184,9 @@ int run(const CliOptions& o) {
     if (!secret) return runtimeError(describe(secret.error()));
     demo_secret = *secret;
   }
-  if (!secret_path && o.public_keys.empty() && o.jwks_files.empty())
-    return usageError("no token keys: give --jwt-hs256-secret-file, --jwt-public-key or --jwks (or --demo)");
+  if (!secret_path && o.public_keys.empty() && o.jwks_files.empty() && !o.jwks_url)
+    return usageError(
+        "no token keys: give --jwt-hs256-secret-file, --jwt-public-key, --jwks or --jwks-url (or --demo)");
 
   // Token verifier: every key is read and checked once, here.
   JwtVerifierOptions jwt;
@@ -181,8 +197,44 @@ int run(const CliOptions& o) {
   jwt.audience = o.audience;
   jwt.leeway = o.leeway;
   jwt.max_iat_ahead = o.max_iat_ahead;
-  auto verifier = makeJwtVerifier(jwt);
-  if (!verifier) return runtimeError("token keys refused: " + describe(verifier.error()));
+  std::unique_ptr<TokenVerifier> verifier;
+  if (o.jwks_url) {
+    // Keys from the issuer, refreshed by a background thread; the first
+    // fetch must succeed now (bounded by --jwks-timeout).
+    directory::HttpOptions http;
+    http.timeout = o.jwks_timeout;
+    http.ca_file = o.jwks_ca_file;
+    auto fetcher = directory::DocumentFetcher::create(*o.jwks_url, http);
+    if (!fetcher) {
+      if (fetcher.error().code == ErrorCode::invalid_argument) {
+        const std::string& why = fetcher.error().reason;  // "bad_directory_url: no host"
+        const auto colon = why.find(": ");
+        return usageError("invalid value for --jwks-url: " +
+                          (colon == std::string::npos ? why : why.substr(colon + 2)));
+      }
+      return runtimeError("--jwks-ca-file refused: " + describe(fetcher.error()));
+    }
+    std::shared_ptr<directory::DocumentFetcher> get = std::move(*fetcher);
+    RemoteJwksOptions remote;
+    remote.fetch = [get]() -> Result<JwksDocument> {
+      auto document = get->get();
+      if (!document) return std::move(document).error();
+      return JwksDocument{std::move(document->body), std::move(document->cache_control)};
+    };
+    // Key set changes and fetch failures: "useradmin-server: LINE" in text,
+    // a JSON line (msg = LINE) with --log-format json.
+    remote.log = [](const std::string& line) { logger().info(line); };
+    remote.name = *o.jwks_url;
+    remote.min_refresh = o.jwks_min_refresh;
+    remote.unknown_kid_interval = o.jwks_refetch_interval;
+    auto made = makeRemoteJwksVerifier(jwt, remote);
+    if (!made) return runtimeError("token keys unavailable: " + describe(made.error()));
+    verifier = std::move(*made);
+  } else {
+    auto made = makeJwtVerifier(jwt);
+    if (!made) return runtimeError("token keys refused: " + describe(made.error()));
+    verifier = std::move(*made);
+  }
 
   // A failed start changes nothing: fixtures are checked and the listen
   // address tried before the database is touched, and a database this run
@@ -199,6 +251,10 @@ int run(const CliOptions& o) {
   store_options.path = db_path;
   store_options.durability = o.durability;
   store_options.policy = &policy;
+  // Storage events: as before in text (the store's own line), in the JSON
+  // format otherwise.
+  if (o.log_format == beast::LogFormat::json)
+    store_options.log = [](const std::string& line) { logger().error("storage event", {{"detail", line}}); };
   auto store = openSqliteStore(store_options);
   if (!store) return runtimeError("cannot open database " + db_path + ": " + describe(store.error()));
   if (std::string refused = seedStore(**store, o, start_data); !refused.empty()) return runtimeError(refused);
@@ -212,7 +268,7 @@ int run(const CliOptions& o) {
   std::unique_ptr<DirectoryRelay> relay;
   if (*directory) {
     DirectoryRelayOptions relay_options;
-    relay_options.log = [](const std::string& line) { std::cerr << kProgram << ": " << line << std::endl; };
+    relay_options.log = [](const std::string& line) { logger().info(line); };
     relay = std::make_unique<DirectoryRelay>(**store, **directory, systemClock(), std::move(relay_options));
   }
   auto authorizer = makePolicyAuthorizer(policy);
@@ -233,6 +289,14 @@ int run(const CliOptions& o) {
   options.request_timeout = o.request_timeout;
   options.idle_timeout = o.idle_timeout;
   options.access_log = o.access_log;
+  options.log_format = o.log_format;
+  if (o.tls_cert) options.tls_certificate_file = *o.tls_cert;
+  if (o.tls_key) options.tls_private_key_file = *o.tls_key;
+  if (o.metrics_host) {
+    options.metrics_host = *o.metrics_host;
+    options.metrics_port = o.metrics_port;
+  }
+  options.store_stats = [&db = **store] { return db.stats(); };
   // Readiness (GET /readyz): not draining, and the database files are the
   // ones the store opened (a deleted or replaced WAL turns it false).
   options.ready_check = [&db = **store] { return sqliteStoreReady(db); };
@@ -240,16 +304,30 @@ int run(const CliOptions& o) {
       rateLimit(o.rate_limit_ip, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{50, 100}) : std::nullopt);
   options.actor_rate_limit =
       rateLimit(o.rate_limit_actor, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{10, 20}) : std::nullopt);
-  auto started = beast::Server::start(options, {service, **verifier, systemClock()});
+  auto started = beast::Server::start(options, {service, *verifier, systemClock()});
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
   created_database.keep();
   // Entries left by an earlier run (even one killed) go out now.
   if (relay) relay->start();
 
+  std::string metrics_url = http.metricsUrl();
+  if (!metrics_url.empty()) {
+    for (const char* any : {"//0.0.0.0:", "//[::]:"}) {
+      if (const auto at = metrics_url.find(any); at != std::string::npos)
+        metrics_url.replace(at, std::string(any).size(), any[2] == '0' ? "//127.0.0.1:" : "//[::1]:");
+    }
+  }
   if (o.demo) {
     server::DemoPrintout demo;
     demo.url = clientUrl(http);
+    demo.metrics_url = metrics_url;
+    if (o.tls_cert) {
+      // Absolute, so the printed commands work from any directory.
+      std::error_code ec;
+      const auto absolute = std::filesystem::absolute(*o.tls_cert, ec);
+      demo.cacert = ec ? *o.tls_cert : absolute.lexically_normal().string();
+    }
     demo.base_path = beast::normalizeBasePath(o.base_path);
     demo.secret = demo_secret;
     demo.issuer = o.issuer;
@@ -258,17 +336,23 @@ int run(const CliOptions& o) {
     demo.secret_path = *secret_path;
     server::printDemo(std::cout, demo);
   }
+  // stdout: an optional metrics line, then the listening line, exactly as
+  // scripts expect it ("listening on http://HOST:PORT"; https with TLS).
+  if (!metrics_url.empty()) std::cout << "metrics on " << metrics_url << "\n";
   std::cout << "listening on " << http.url() << std::endl;  // flushed: scripts wait for this line
+  if (o.log_format == beast::LogFormat::json) {
+    logger().info("listening", {{"url", http.url()}, {"tls", http.tls() ? "true" : "false", true},
+                                {"metrics_url", metrics_url}, {"db", db_path}});
+  }
 
   int received = 0;
   sigwait(&signals, &received);
-  std::cerr << kProgram << ": " << (received == SIGINT ? "SIGINT" : "SIGTERM")
-            << " received, draining connections\n";
+  logger().info(std::string(received == SIGINT ? "SIGINT" : "SIGTERM") + " received, draining connections");
   http.shutdown(o.shutdown_timeout);
   // After the drain (its requests may have queued entries): waits for the
   // call in flight at most; what is undelivered stays for the next start.
   if (relay) relay->stop();
-  std::cerr << kProgram << ": stopped\n";
+  logger().info("stopped");
   return 0;
 }
 
@@ -281,6 +365,7 @@ int main(int argc, char** argv) {
     std::cout << server::usageText(kProgram);
     return 0;
   }
+  setLogFormat(parsed.options.log_format);
   if (parsed.options.version) {
     std::cout << kProgram << " " << USERADMIN_VERSION << "\n";
     return 0;

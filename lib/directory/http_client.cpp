@@ -162,7 +162,10 @@ HttpOutcome exchange(Connection& c, Stream& stream, const BaseUrl& url, const Ht
   if (ec) return transportError(DirectoryFailureReason::bad_response, "reading the directory's answer", ec);
   auto response = parser.release();
   keep = response.keep_alive();
-  return HttpAnswer{response.result_int(), std::move(response.body()), retryAfter(response)};
+  std::string cache_control;
+  if (const auto field = response.find(http::field::cache_control); field != response.end())
+    cache_control = std::string(field->value());
+  return HttpAnswer{response.result_int(), std::move(response.body()), retryAfter(response), std::move(cache_control)};
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ struct HttpAnswer {
   unsigned status = 0;
   std::string body;
   std::optional<std::chrono::seconds> retry_after;
+  std::string cache_control;  // the Cache-Control header, "" when absent
 };
 
 /// No usable answer: `reason` is timeout, unreachable or bad_response;

@@ -6,6 +6,7 @@
 #include "claims.hpp"
 #include "jws.hpp"
 #include "keys.hpp"
+#include "verifier.hpp"
 
 namespace useradmin {
 
@@ -56,34 +57,47 @@ Error optionError(const char* key, const std::string& problem) {
 
 }  // namespace
 
+namespace detail {
+
+Status checkVerifierOptions(const JwtVerifierOptions& options) {
+  if (options.leeway.count() < 0 || options.leeway > kMaxLeeway) {
+    return optionError("leeway", "leeway must be between 0 and 86400 seconds");
+  }
+  if (options.max_iat_ahead.count() < 0 || options.max_iat_ahead > kMaxLeeway) {
+    return optionError("max_iat_ahead", "max_iat_ahead must be between 0 and 86400 seconds");
+  }
+  if (options.max_token_size < kMinTokenSizeLimit) {
+    return optionError("max_token_size", "max_token_size must be at least 64 bytes");
+  }
+  if (options.min_secret_size < 1) return optionError("min_secret_size", "min_secret_size must be at least 1");
+  if (options.issuer && options.issuer->empty()) return optionError("issuer", "the required issuer is empty");
+  if (options.audience && options.audience->empty()) {
+    return optionError("audience", "the required audience is empty");
+  }
+  return okStatus();
+}
+
+std::unique_ptr<TokenVerifier> makeVerifierFromKeys(std::vector<VerificationKey> keys,
+                                                    const JwtVerifierOptions& options) {
+  ClaimRules rules;
+  rules.issuer = options.issuer;
+  rules.audience = options.audience;
+  rules.leeway_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.leeway).count();
+  rules.max_iat_ahead_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.max_iat_ahead).count();
+  return std::make_unique<JwtVerifier>(std::move(keys), std::move(rules), options.max_token_size);
+}
+
+Error verifierOptionError(const char* key, const std::string& problem) { return optionError(key, problem); }
+
+}  // namespace detail
+
 Result<std::unique_ptr<TokenVerifier>> makeJwtVerifier(const JwtVerifierOptions& options) {
   try {
     if (options.keys.empty()) return optionError("keys", "no trusted keys configured");
-    if (options.leeway.count() < 0 || options.leeway > kMaxLeeway) {
-      return optionError("leeway", "leeway must be between 0 and 86400 seconds");
-    }
-    if (options.max_iat_ahead.count() < 0 || options.max_iat_ahead > kMaxLeeway) {
-      return optionError("max_iat_ahead", "max_iat_ahead must be between 0 and 86400 seconds");
-    }
-    if (options.max_token_size < kMinTokenSizeLimit) {
-      return optionError("max_token_size", "max_token_size must be at least 64 bytes");
-    }
-    if (options.min_secret_size < 1) return optionError("min_secret_size", "min_secret_size must be at least 1");
-    if (options.issuer && options.issuer->empty()) return optionError("issuer", "the required issuer is empty");
-    if (options.audience && options.audience->empty()) {
-      return optionError("audience", "the required audience is empty");
-    }
-
+    if (auto checked = detail::checkVerifierOptions(options); !checked) return std::move(checked).error();
     auto keys = detail::loadKeys(options.keys, options.min_secret_size);
     if (!keys) return std::move(keys).error();
-
-    detail::ClaimRules rules;
-    rules.issuer = options.issuer;
-    rules.audience = options.audience;
-    rules.leeway_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.leeway).count();
-    rules.max_iat_ahead_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options.max_iat_ahead).count();
-    return std::unique_ptr<TokenVerifier>(
-        std::make_unique<JwtVerifier>(std::move(keys.value()), std::move(rules), options.max_token_size));
+    return detail::makeVerifierFromKeys(std::move(keys.value()), options);
   } catch (const std::exception& e) {
     return Error::internal(std::string("cannot build the JWT verifier: ") + e.what());
   }

@@ -5,7 +5,9 @@
 # curl commands exactly as printed, checks each status against the
 # "-> expect NNN" comment above it, stops the server with SIGTERM and expects
 # exit 0. Then does it all again on the existing demo directory (secret
-# reused, fresh tokens, users reset), and checks a usage error exits 2.
+# reused, fresh tokens, users reset), then once more over HTTPS with a
+# self-signed certificate made by openssl and the metrics listener on (the
+# printed commands then carry --cacert), and checks a usage error exits 2.
 set -euo pipefail
 
 server="${1:?usage: smoke_test.sh PATH/TO/useradmin-server}"
@@ -28,13 +30,14 @@ fail() {
   exit 1
 }
 
-# Starts the demo server and waits for its "listening on" line.
+# Starts the demo server (extra arguments passed on) and waits for its
+# "listening on" line.
 start_demo() {
   : >"$work/out.txt"
-  "$server" --demo --listen 127.0.0.1:0 >"$work/out.txt" 2>"$work/err.txt" &
+  "$server" --demo --listen 127.0.0.1:0 "$@" >"$work/out.txt" 2>"$work/err.txt" &
   pid=$!
   for _ in $(seq 1 200); do
-    if grep -q '^listening on http://' "$work/out.txt"; then return 0; fi
+    if grep -Eq '^listening on https?://' "$work/out.txt"; then return 0; fi
     kill -0 "$pid" 2>/dev/null || fail "server exited early"
     sleep 0.1
   done
@@ -102,6 +105,26 @@ start_demo
 run_printed_commands
 stop_server
 echo "smoke: second run on the existing demo directory OK"
+
+# --- third run: HTTPS (self-signed certificate) and the metrics listener
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -keyout "$work/key.pem" \
+  -out "$work/cert.pem" -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1 ||
+  fail "openssl could not make a test certificate"
+start_demo --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --metrics-listen 127.0.0.1:0
+url="$(sed -n 's/^listening on \(https:\/\/127\.0\.0\.1:[0-9]*\)$/\1/p' "$work/out.txt")"
+[[ -n "$url" ]] || fail "no 'listening on https://127.0.0.1:PORT' line"
+grep -Eq "^curl --cacert $work/cert.pem -X PATCH ${url}/api/users/usr_123456789/reactivate -H \"Authorization: Bearer [A-Za-z0-9_.-]+\"$" \
+  "$work/out.txt" || fail "the contract's example is not printed as an https curl --cacert command"
+metrics="$(sed -n 's/^metrics on \(http:\/\/127\.0\.0\.1:[0-9]*\/metrics\)$/\1/p' "$work/out.txt")"
+[[ -n "$metrics" ]] || fail "no 'metrics on http://127.0.0.1:PORT/metrics' line"
+grep -q "^  metrics: curl $metrics\$" "$work/out.txt" || fail "the demo does not show where the metrics are"
+grep -q "^  health: curl --cacert $work/cert.pem $url/healthz" "$work/out.txt" || fail "the demo does not show the probes"
+run_printed_commands
+scrape="$(curl -s "$metrics")"
+grep -q '^useradmin_http_requests_total{route="/api/users/{id}/reactivate",method="PATCH",status="200"} ' <<<"$scrape" ||
+  fail "the metrics do not count the reactivations: $scrape"
+stop_server
+echo "smoke: HTTPS run with curl --cacert and the metrics listener OK"
 
 # --- usage errors exit 2
 code=0

@@ -10,9 +10,14 @@
 #include <thread>
 #include <utility>
 
+#include "log_text.hpp"
+
 namespace useradmin::beast {
 
 namespace {
+
+using detail::appendEscaped;
+using detail::appendTime;
 
 // Flush at least this often, and as soon as this much is pending.
 constexpr auto kFlushInterval = std::chrono::milliseconds(50);
@@ -20,33 +25,6 @@ constexpr std::size_t kFlushBytes = 32 * 1024;
 // Beyond this much pending output (stderr blocked), lines are dropped rather
 // than letting memory grow; the count of dropped lines is reported.
 constexpr std::size_t kMaxPendingBytes = 4 * 1024 * 1024;
-
-void appendEscaped(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (byte < 0x20 || byte == 0x7F) {
-          out += "\\u00";
-          out.push_back(kHex[byte >> 4]);
-          out.push_back(kHex[byte & 0xF]);
-        } else if (byte >= 0x80) {
-          // Not trusted to be valid UTF-8: keep the log line valid JSON.
-          out += "\\u00";
-          out.push_back(kHex[byte >> 4]);
-          out.push_back(kHex[byte & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-}
 
 void appendString(std::string& out, std::string_view key, std::string_view value) {
   out += ",\"";
@@ -68,37 +46,24 @@ void writeAll(int fd, const char* data, std::size_t size) {
   }
 }
 
-// RFC 3339 with milliseconds. The date and time of day are formatted once
-// per second per thread; busy servers log thousands of lines per second.
-void appendTime(std::string& out, Timestamp time) {
-  struct Cache {
-    std::int64_t second = -1;
-    std::string text;  // "YYYY-MM-DDTHH:MM:SS"
-  };
-  thread_local Cache cache;
-  std::int64_t ms = toMillis(time);
-  std::int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  if (second != cache.second) {
-    cache.text = formatRfc3339(timestampFromMillis(second * 1000));
-    if (!cache.text.empty() && cache.text.back() == 'Z') cache.text.pop_back();
-    cache.second = second;
-  }
-  const auto millis = static_cast<int>(ms - second * 1000);
-  out += cache.text;
-  out.push_back('.');
-  out.push_back(static_cast<char>('0' + millis / 100));
-  out.push_back(static_cast<char>('0' + millis / 10 % 10));
-  out.push_back(static_cast<char>('0' + millis % 10));
-  out.push_back('Z');
-}
-
 }  // namespace
 
 void formatAccessRecord(const AccessRecord& record, std::string& out) {
+  formatAccessRecord(record, LogFormat::text, out);
+}
+
+void formatAccessRecord(const AccessRecord& record, LogFormat format, std::string& out) {
   constexpr std::size_t kMaxPath = 512;
-  out += "{\"time\":\"";
-  appendTime(out, record.time);
-  out.push_back('"');
+  if (format == LogFormat::json) {
+    out += "{\"ts\":\"";
+    appendTime(out, record.time);
+    out += record.status >= 500 ? "\",\"level\":\"error\"" : "\",\"level\":\"info\"";
+    out += ",\"msg\":\"request\"";
+  } else {
+    out += "{\"time\":\"";
+    appendTime(out, record.time);
+    out.push_back('"');
+  }
   appendString(out, "request_id", record.request_id);
   appendString(out, "method", record.method.substr(0, 32));
   appendString(out, "path", record.path.substr(0, kMaxPath));
@@ -115,6 +80,7 @@ void formatAccessRecord(const AccessRecord& record, std::string& out) {
 
 struct AccessLog::Impl {
   Sink sink;
+  LogFormat format = LogFormat::text;
   std::mutex mutex;
   // Held while writing, so batches reach stderr whole and in order.
   std::mutex write_mutex;
@@ -143,15 +109,23 @@ struct AccessLog::Impl {
     out.swap(pending);
     const std::size_t lost = std::exchange(dropped, 0);
     lock.unlock();
-    if (lost > 0) out += "{\"access_log\":\"dropped " + std::to_string(lost) + " lines\"}\n";
+    if (lost > 0) {
+      if (format == LogFormat::json) {
+        formatLogLine(format, "", std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()),
+                      LogLevel::warn, "access log lines dropped", {{"dropped", std::to_string(lost), true}}, out);
+      } else {
+        out += "{\"access_log\":\"dropped " + std::to_string(lost) + " lines\"}\n";
+      }
+    }
     writeAll(STDERR_FILENO, out.data(), out.size());
     out.clear();
     lock.lock();
   }
 };
 
-AccessLog::AccessLog(Sink sink) : impl_(std::make_unique<Impl>()) {
+AccessLog::AccessLog(Sink sink, LogFormat format) : impl_(std::make_unique<Impl>()) {
   impl_->sink = std::move(sink);
+  impl_->format = format;
   if (!impl_->sink) impl_->writer = std::thread([impl = impl_.get()] { impl->run(); });
 }
 
@@ -169,7 +143,7 @@ AccessLog::~AccessLog() {
 void AccessLog::write(const AccessRecord& record) {
   thread_local std::string line;
   line.clear();
-  formatAccessRecord(record, line);
+  formatAccessRecord(record, impl_->format, line);
   if (impl_->sink) {
     impl_->sink(line);
     return;

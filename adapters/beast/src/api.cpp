@@ -120,7 +120,7 @@ Prepared Api::prepare(const ApiRequest& request) const {
 
   RouteMatch match = router_.match(request.method, request.target);
   switch (match.kind) {
-    case RouteMatch::Kind::found: break;
+    case RouteMatch::Kind::found: out.matched = match.route; break;
     case RouteMatch::Kind::not_found: {
       ApiResponse& response = out.response.emplace();
       response.status = 404;

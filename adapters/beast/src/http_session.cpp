@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -20,6 +21,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "server_state.hpp"
 #include "useradmin/beast/envelope.hpp"
@@ -210,8 +212,10 @@ void serializeResponse(std::string& out, const ApiResponse& response, std::strin
   appendNumber(out, response.status);
   out.push_back(' ');
   out += reasonPhrase(response.status);
+  out += "\r\nContent-Type: ";
+  out += response.content_type.empty() ? std::string_view("application/json") : response.content_type;
   out +=
-      "\r\nContent-Type: application/json\r\n"
+      "\r\n"
       "Cache-Control: no-store\r\n"
       "X-Request-Id: ";
   out += request_id;
@@ -229,10 +233,14 @@ void serializeResponse(std::string& out, const ApiResponse& response, std::strin
   }
   out += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
   out += "Content-Length: ";
-  const bool has_body = !response.body.empty();
-  appendNumber(out, response.body.size() + (has_body ? 1 : 0));
+  // A body that already ends with a newline (the metrics text) gets none.
+  const bool add_newline = !response.body.empty() && response.body.back() != '\n';
+  appendNumber(out, response.body.size() + (add_newline ? 1 : 0));
   out += "\r\n\r\n";
-  if (!head && has_body) (out += response.body) += '\n';
+  if (!head) {
+    out += response.body;
+    if (add_newline) out.push_back('\n');
+  }
 }
 
 ApiResponse unavailableResponse(const ServerState& state, const char* reason) {
@@ -267,10 +275,44 @@ std::optional<ApiResponse> probeResponse(const ServerState& state, std::string_v
   return response;
 }
 
-class HttpSession final : public SessionControl, public std::enable_shared_from_this<HttpSession> {
+// What the metrics listener answers itself: /metrics (built on a worker,
+// see HttpSession), the probes, 405 for other methods on those, 404 for
+// any other path.
+std::optional<ApiResponse> metricsListenerResponse(const ServerState& state, std::string_view method,
+                                                   std::string_view path) {
+  if (auto probe = probeResponse(state, method, path)) return probe;
+  ApiResponse response;
+  if (path != kMetricsPath) {
+    response.status = 404;
+    response.body = simpleEnvelope(404, kRouteNotFoundMessage, EnvelopeData::null);
+    response.reason = "route_not_found";
+    return response;
+  }
+  if (method != "GET" && method != "HEAD") {
+    response.status = 405;
+    response.body = simpleEnvelope(405, kMethodNotAllowedMessage, EnvelopeData::null);
+    response.allow = "GET, HEAD";
+    response.reason = "method_not_allowed";
+    return response;
+  }
+  return std::nullopt;  // the scrape itself
+}
+
+using PlainStream = boost::beast::tcp_stream;
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+template <class Stream>
+class HttpSession final : public SessionControl, public std::enable_shared_from_this<HttpSession<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
  public:
-  HttpSession(ServerState& state, tcp::socket socket, std::string client)
-      : state_(state), stream_(std::move(socket)), buffer_(kBufferLimit), client_address_(std::move(client)) {}
+  HttpSession(ServerState& state, tcp::socket socket, std::string client, ListenerKind kind)
+      : state_(state),
+        stream_(openStream(state, std::move(socket))),
+        buffer_(kBufferLimit),
+        client_address_(std::move(client)),
+        kind_(kind),
+        route_slot_(state.metrics.specialSlot(Metrics::Special::unmatched)) {}
 
   ~HttpSession() override {
     if (registered_) state_.unregisterSession(this);
@@ -279,34 +321,38 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
   // Serves the connection.
   void start() {
-    state_.registerSession(shared_from_this(), client_address_);
+    state_.registerSession(this->shared_from_this(), client_address_);
     registered_ = true;
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->guarded([&] { self->waitRequest(); }); });
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      self->guarded([&] { self->handshakeThen([self] { self->waitRequest(); }); });
+    });
   }
 
   // Answers 503 and closes (over a connection limit); not registered, but
   // counted in refusals_in_flight until it is gone.
   void startRejected(const char* reason) {
     refusing_ = true;
-    net::dispatch(stream_.get_executor(), [self = shared_from_this(), reason] {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), reason] {
       self->guarded([&] {
-        self->phase_ = Phase::processing;
-        self->request_id_ = generateRequestId();
-        self->close_after_ = true;
-        self->send(unavailableResponse(self->state_, reason));
+        self->handshakeThen([self, reason] {
+          self->phase_ = Phase::processing;
+          self->request_id_ = generateRequestId();
+          self->close_after_ = true;
+          self->send(unavailableResponse(self->state_, reason));
+        });
       });
     });
   }
 
   void evict() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->stopping_ = true;
       if (self->phase_ == Phase::idle) self->closeNow();
     });
   }
 
   void stop() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
       self->stopping_ = true;
       // An idle connection has nothing in flight: close it now. A request
       // being read or processed completes and its response says close.
@@ -315,11 +361,43 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   }
 
   void forceClose() override {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->closeNow(); });
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->closeNow(); });
   }
 
  private:
   enum class Phase { idle, reading, processing, writing, closing };
+
+  static Stream openStream(ServerState& state, tcp::socket socket) {
+    if constexpr (kTls) return TlsStream(PlainStream(std::move(socket)), *state.tls_context);
+    else return PlainStream(std::move(socket));
+  }
+
+  boost::beast::tcp_stream& lowest() noexcept { return boost::beast::get_lowest_layer(stream_); }
+
+  // TLS: the handshake first, within header_timeout (a plaintext client, a
+  // failed or slow handshake: closed, counted, nothing answered); then
+  // `next`, with what is left of header_timeout as the wait for the first
+  // request's first byte. Plain HTTP: `next` at once.
+  template <class Next>
+  void handshakeThen(Next next) {
+    if constexpr (kTls) {
+      const auto deadline = std::chrono::steady_clock::now() + state_.options.header_timeout;
+      lowest().expires_at(deadline);
+      stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                              [self = this->shared_from_this(), next = std::move(next), deadline](error_code ec) {
+                                self->guarded([&] {
+                                  if (ec) {
+                                    self->state_.metrics.recordTlsHandshakeFailure();
+                                    return self->closeNow();
+                                  }
+                                  self->first_byte_deadline_ = deadline;
+                                  next();
+                                });
+                              });
+    } else {
+      next();
+    }
+  }
 
   bool shuttingDown() const { return stopping_ || state_.stopping.load(std::memory_order_relaxed); }
 
@@ -354,10 +432,15 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     phase_ = Phase::idle;
     if (shuttingDown()) return closeNow();
     if (buffer_.size() > 0) return readHeader();  // pipelined bytes already here
-    stream_.expires_after(state_.options.idle_timeout);
+    if (first_byte_deadline_) {
+      lowest().expires_at(*first_byte_deadline_);
+      first_byte_deadline_.reset();
+    } else {
+      lowest().expires_after(state_.options.idle_timeout);
+    }
     markIdle();
     stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size())),
-                            boost::beast::bind_front_handler(&HttpSession::onFirstBytes, shared_from_this()));
+                            boost::beast::bind_front_handler(&HttpSession::onFirstBytes, this->shared_from_this()));
   }
 
   void onFirstBytes(error_code ec, std::size_t n) {
@@ -374,6 +457,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   void readHeader() {
     phase_ = Phase::reading;
     head_ = false;
+    route_slot_ = state_.metrics.specialSlot(Metrics::Special::unmatched);
     started_ = std::chrono::steady_clock::now();
     request_.reset();
     parser_.emplace(request_, state_.options.max_header_bytes);
@@ -383,7 +467,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     header_bytes_ = 0;
     checked_bytes_ = 0;
     request_deadline_ = std::chrono::steady_clock::now() + state_.options.request_timeout;
-    stream_.expires_after(std::min(state_.options.header_timeout, state_.options.request_timeout));
+    lowest().expires_after(std::min(state_.options.header_timeout, state_.options.request_timeout));
     parseBuffered();
   }
 
@@ -403,7 +487,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       if (reading_header_ && parser_->is_header_done()) {
         reading_header_ = false;
         if (header_bytes_ > state_.options.max_header_bytes) return failRead(http::error::header_limit);
-        stream_.expires_at(request_deadline_);
+        lowest().expires_at(request_deadline_);
         return onHeader();
       }
       if (parser_->is_done()) return onRequest();
@@ -421,7 +505,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
       return failRead(http::error::header_limit);
     if (buffer_.size() >= buffer_.max_size()) return failRead(http::error::buffer_overflow);
     stream_.async_read_some(buffer_.prepare(std::min(kReadChunk, buffer_.max_size() - buffer_.size())),
-                            boost::beast::bind_front_handler(&HttpSession::onRead, shared_from_this()));
+                            boost::beast::bind_front_handler(&HttpSession::onRead, this->shared_from_this()));
   }
 
   void onRead(error_code ec, std::size_t n) {
@@ -438,7 +522,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     if (parser_->is_done()) return onRequest();
     if (request_.expect_continue) {
       return net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
-                              boost::beast::bind_front_handler(&HttpSession::onContinueSent, shared_from_this()));
+                              boost::beast::bind_front_handler(&HttpSession::onContinueSent, this->shared_from_this()));
     }
     readBody();
   }
@@ -494,13 +578,40 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     request.body = request_.body;
     request.request_id = request_id_;
     request.client_address = client_address_;
-    if (auto probe = probeResponse(state_, request.method, pathOf(request.target))) return send(std::move(*probe));
+    const std::string_view path = pathOf(request.target);
+    if (path == kHealthPath) route_slot_ = state_.metrics.specialSlot(Metrics::Special::healthz);
+    else if (path == kReadyPath) route_slot_ = state_.metrics.specialSlot(Metrics::Special::readyz);
+    if (kind_ == ListenerKind::metrics) {
+      if (path == kMetricsPath) route_slot_ = state_.metrics.specialSlot(Metrics::Special::metrics);
+      if (auto answer = metricsListenerResponse(state_, request.method, path)) return send(std::move(*answer));
+      return scrape();
+    }
+    if (auto probe = probeResponse(state_, request.method, path)) return send(std::move(*probe));
     Prepared prepared = state_.api.prepare(request);
+    route_slot_ = state_.metrics.routeSlot(prepared.matched);
     if (prepared.response) return send(std::move(*prepared.response));
 
-    net::post(state_.workers, [self = shared_from_this(), route = prepared.route, call = std::move(prepared.call)] {
+    net::post(state_.workers, [self = this->shared_from_this(), route = prepared.route, call = std::move(prepared.call)] {
       try {
         ApiResponse response = self->state_.api.execute(*route, call);
+        net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+          self->guarded([&] { self->send(std::move(response)); });
+        });
+      } catch (...) {
+        // Only allocation can fail here; dropping `self` closes the connection.
+      }
+    });
+  }
+
+  // GET /metrics: rendered on a worker (the store and outbox hooks may
+  // block briefly), answered on this strand.
+  void scrape() {
+    net::post(state_.workers, [self = this->shared_from_this()] {
+      try {
+        ApiResponse response;
+        response.status = 200;
+        response.body = self->state_.metricsText();
+        response.content_type = kMetricsContentType;
         net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
           self->guarded([&] { self->send(std::move(response)); });
         });
@@ -521,14 +632,14 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     actor_ = std::move(response.actor_id);
     reason_ = std::move(response.reason);
     detail_ = std::move(response.detail);
-    stream_.expires_after(state_.options.write_timeout);
+    lowest().expires_after(state_.options.write_timeout);
     net::async_write(stream_, net::buffer(out_),
-                     boost::beast::bind_front_handler(&HttpSession::onWrite, shared_from_this()));
+                     boost::beast::bind_front_handler(&HttpSession::onWrite, this->shared_from_this()));
   }
 
   void onWrite(error_code ec, std::size_t) {
     guarded([&] {
-      logAccess();
+      record();
       if (ec) return closeNow();
       if (close_after_) return lingeringClose();
       if (!keep_alive_) return gracefulClose();
@@ -536,7 +647,15 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     });
   }
 
-  void logAccess() {
+  // Metrics and the access log line of the response just written.
+  void record() {
+    const auto latency = std::chrono::steady_clock::now() - started_;
+    Metrics& metrics = state_.metrics;
+    metrics.recordRequest(route_slot_, request_.method, status_,
+                          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(latency).count()));
+    if (status_ == 401) metrics.recordTokenRefusal(reason_);
+    else if (status_ == 429 && reason_ == "rate_limited_client") metrics.recordRateLimitRefusal(Metrics::Limiter::client);
+    else if (status_ == 429 && reason_ == "rate_limited_actor") metrics.recordRateLimitRefusal(Metrics::Limiter::actor);
     if (!state_.access_log) return;
     AccessRecord record;
     record.time = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -544,8 +663,8 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
     record.method = request_.method.empty() ? std::string_view("-") : std::string_view(request_.method);
     record.path = request_.target.empty() ? std::string_view("-") : pathOf(request_.target);
     record.status = status_;
-    record.latency_us = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count());
+    record.latency_us =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(latency).count());
     record.client = client_address_;
     record.actor = actor_;
     record.reason = reason_;
@@ -557,7 +676,7 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   // is stopping): the whole request was read, so close at once.
   void gracefulClose() {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
     closeNow();
   }
 
@@ -566,15 +685,16 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
   void lingeringClose() {
     phase_ = Phase::closing;
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.clear();
-    stream_.expires_after(kLingerTime);
+    lowest().expires_after(kLingerTime);
     drain();
   }
 
   void drain() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(kReadChunk), [self = shared_from_this()](error_code ec, std::size_t n) {
+    // Raw bytes from the socket, TLS or not: they are only discarded.
+    lowest().async_read_some(buffer_.prepare(kReadChunk), [self = this->shared_from_this()](error_code ec, std::size_t n) {
       self->lingered_ += n;
       if (ec || self->lingered_ > kLingerBytes) return self->closeNow();
       self->guarded([&] { self->drain(); });
@@ -583,16 +703,19 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
   void closeNow() noexcept {
     phase_ = Phase::closing;
-    stream_.close();  // cancels whatever is pending
+    lowest().close();  // cancels whatever is pending
   }
 
   ServerState& state_;
-  boost::beast::tcp_stream stream_;
+  Stream stream_;
   boost::beast::flat_buffer buffer_;
   ParsedRequest request_;
   std::optional<RequestParser> parser_;
   std::string out_;
   std::string client_address_;
+  ListenerKind kind_;
+  std::size_t route_slot_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> first_byte_deadline_;
   std::string request_id_;
   std::chrono::steady_clock::time_point started_{std::chrono::steady_clock::now()};
   std::chrono::steady_clock::time_point request_deadline_{};
@@ -618,24 +741,38 @@ class HttpSession final : public SessionControl, public std::enable_shared_from_
 
 SessionControl::~SessionControl() = default;
 
-void startSession(ServerState& state, tcp::socket socket, const std::string& client) {
-  std::make_shared<HttpSession>(state, std::move(socket), client)->start();
-}
+namespace {
 
-void rejectConnection(ServerState& state, tcp::socket socket, const std::string& client, const char* reason) {
-  if (state.refusals_in_flight.fetch_add(1) >= kMaxRefusalsInFlight) {
-    state.refusals_in_flight.fetch_sub(1);
-    answerWithoutSession(socket.native_handle(), unavailableResponseBytes(state));
-    return;  // the socket closes here
-  }
-  std::shared_ptr<HttpSession> session;
+template <class Stream>
+void rejectWith(ServerState& state, tcp::socket socket, const std::string& client, const char* reason,
+                ListenerKind kind) {
+  std::shared_ptr<HttpSession<Stream>> session;
   try {
-    session = std::make_shared<HttpSession>(state, std::move(socket), client);
+    session = std::make_shared<HttpSession<Stream>>(state, std::move(socket), client, kind);
   } catch (...) {
     state.refusals_in_flight.fetch_sub(1);
     throw;
   }
   session->startRejected(reason);  // from here its destructor gives the slot back
+}
+
+}  // namespace
+
+void startSession(ServerState& state, tcp::socket socket, const std::string& client, ListenerKind kind) {
+  if (usesTls(state, kind)) std::make_shared<HttpSession<TlsStream>>(state, std::move(socket), client, kind)->start();
+  else std::make_shared<HttpSession<PlainStream>>(state, std::move(socket), client, kind)->start();
+}
+
+void rejectConnection(ServerState& state, tcp::socket socket, const std::string& client, const char* reason,
+                      ListenerKind kind) {
+  if (state.refusals_in_flight.fetch_add(1) >= kMaxRefusalsInFlight) {
+    state.refusals_in_flight.fetch_sub(1);
+    // A TLS client could not read a plaintext answer: the close must do.
+    if (!usesTls(state, kind)) answerWithoutSession(socket.native_handle(), unavailableResponseBytes(state));
+    return;  // the socket closes here
+  }
+  if (usesTls(state, kind)) rejectWith<TlsStream>(state, std::move(socket), client, reason, kind);
+  else rejectWith<PlainStream>(state, std::move(socket), client, reason, kind);
 }
 
 std::string unavailableResponseBytes(const ServerState& state) {

@@ -22,6 +22,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "server_state.hpp"
 #include "useradmin/beast/envelope.hpp"
 
@@ -36,7 +39,7 @@ namespace {
 
 std::unique_ptr<AccessLog> makeAccessLog(const ServerOptions& options) {
   if (!options.access_log) return nullptr;
-  return std::make_unique<AccessLog>(options.access_log_sink);
+  return std::make_unique<AccessLog>(options.access_log_sink, options.log_format);
 }
 
 std::unique_ptr<RateLimiter> makeLimiter(const std::optional<RateLimit>& limit, std::size_t max_keys) {
@@ -53,6 +56,8 @@ ServerState::ServerState(const ServerOptions& opts, Services services, std::size
       actor_limiter(makeLimiter(opts.actor_rate_limit, opts.rate_limit_max_keys)),
       api(services, opts.base_path, apiRoutes(), client_limiter.get(), actor_limiter.get()),
       access_log(makeAccessLog(opts)),
+      logger(opts.log_format, "useradmin", opts.log_sink),
+      metrics(opts.base_path, apiRoutes()),
       unavailable_body(simpleEnvelope(503, kServiceUnavailableMessage, EnvelopeData::null)),
       ioc(static_cast<int>(io_threads)),
       workers(worker_threads) {}
@@ -103,6 +108,21 @@ std::size_t ServerState::sessionCount() {
   return sessions.size();
 }
 
+std::string ServerState::metricsText() {
+  MetricsExtras extras;
+  extras.open_connections = sessionCount();
+  try {
+    if (options.store_stats) extras.store = options.store_stats();
+    if (options.directory_outbox_depth) extras.outbox_depth = options.directory_outbox_depth();
+  } catch (const std::exception& e) {
+    logger.error("metrics hook threw", {{"error", e.what()}});
+  }
+  std::string out;
+  out.reserve(16 * 1024);
+  metrics.render(extras, out);
+  return out;
+}
+
 std::vector<std::shared_ptr<SessionControl>> ServerState::liveSessions() {
   std::vector<std::shared_ptr<SessionControl>> out;
   const std::lock_guard<std::mutex> lock(sessions_mutex);
@@ -150,8 +170,9 @@ bool outOfDescriptors(const boost::system::error_code& ec) {
 // Accepts connections on its own strand until the acceptor is closed.
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(ServerState& state, tcp::acceptor acceptor)
+  Listener(ServerState& state, tcp::acceptor acceptor, ListenerKind kind)
       : state_(state),
+        kind_(kind),
         acceptor_(std::move(acceptor)),
         retry_timer_(acceptor_.get_executor()),
         reserve_fd_(openReserveDescriptor()) {}
@@ -201,7 +222,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     try {
       admit(std::move(socket));
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "useradmin: cannot start a connection: %s\n", e.what());
+      state_.logger.error(std::string("cannot start a connection: ") + e.what());
     }
     accept();
   }
@@ -216,7 +237,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
     const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       try {
-        answerWithoutSession(fd, unavailableResponseBytes(state_));
+        // A TLS client could not read a plaintext answer: the close must do.
+        if (!usesTls(state_, kind_)) answerWithoutSession(fd, unavailableResponseBytes(state_));
       } catch (...) {
         // Out of memory as well: the close alone must do.
       }
@@ -231,10 +253,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void logAcceptFailure(const boost::system::error_code& ec, bool answered) {
     std::size_t suppressed = 0;
     if (!accept_log_.due(suppressed)) return;
-    std::fprintf(stderr, "useradmin: accept failed: %s%s (%zu similar failures not shown; %zu connections answered 503 "
-                         "for want of descriptors so far)\n",
-                 ec.message().c_str(), answered ? "; answered 503 and closed" : "", suppressed,
-                 refused_for_descriptors_);
+    state_.logger.error("accept failed: " + ec.message() + (answered ? "; answered 503 and closed" : "") + " (" +
+                        std::to_string(suppressed) + " similar failures not shown; " +
+                        std::to_string(refused_for_descriptors_) +
+                        " connections answered 503 for want of descriptors so far)");
   }
 
   void admit(tcp::socket socket) {
@@ -247,13 +269,16 @@ class Listener : public std::enable_shared_from_this<Listener> {
       case Admission::admitted:
         if (victim) victim->evict();
         victim.reset();  // the last reference may unregister: outside admit's lock
-        return startSession(state_, std::move(socket), client);
-      case Admission::server_full: return rejectConnection(state_, std::move(socket), client, "too_many_connections");
-      case Admission::client_full: return rejectConnection(state_, std::move(socket), client, "too_many_client_connections");
+        return startSession(state_, std::move(socket), client, kind_);
+      case Admission::server_full:
+        return rejectConnection(state_, std::move(socket), client, "too_many_connections", kind_);
+      case Admission::client_full:
+        return rejectConnection(state_, std::move(socket), client, "too_many_client_connections", kind_);
     }
   }
 
   ServerState& state_;
+  ListenerKind kind_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
   int reserve_fd_;
@@ -266,6 +291,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
 struct Server::Impl {
   std::unique_ptr<detail::ServerState> state;
   std::shared_ptr<detail::Listener> listener;
+  std::shared_ptr<detail::Listener> metrics_listener;
+  tcp::endpoint metrics_endpoint;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::vector<std::thread> io_threads;
   tcp::endpoint endpoint;
@@ -284,9 +311,9 @@ struct Server::Impl {
         break;
       } catch (const std::exception& e) {
         // Sessions catch their own exceptions; this is the last resort.
-        std::fprintf(stderr, "useradmin: exception in I/O thread: %s\n", e.what());
+        state->logger.error(std::string("exception in I/O thread: ") + e.what());
       } catch (...) {
-        std::fprintf(stderr, "useradmin: unknown exception in I/O thread\n");
+        state->logger.error("unknown exception in I/O thread");
       }
     }
     const std::lock_guard<std::mutex> lock(running_mutex);
@@ -318,6 +345,89 @@ Error listenError(std::string detail) {
   return e;
 }
 
+Error tlsError(std::string detail) {
+  Error e = Error::invalidArgument({"tls", "invalid", detail}, "tls_failed");
+  e.fields.clear();  // the detail says it all: "cannot use certificate file X: ..."
+  e.message = "cannot set up TLS";
+  e.detail = std::move(detail);
+  return e;
+}
+
+// The oldest queued OpenSSL error as text (and the queue cleared).
+std::string openSslError() {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown error";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
+
+// The server context: TLS 1.2 minimum, forward-secret AEAD suites only
+// (TLS 1.3's are all AEAD), no renegotiation, no compression, the server's
+// cipher order; the certificate chain and key from PEM files, checked to
+// match.
+Result<std::unique_ptr<net::ssl::context>> makeTlsContext(const ServerOptions& options) {
+  try {
+    auto ctx = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    SSL_CTX* native = ctx->native_handle();
+    ERR_clear_error();
+    if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1)
+      return tlsError("cannot require TLS 1.2: " + openSslError());
+    SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    static constexpr const char* kTls12Ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+    if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1)
+      return tlsError("cannot set the cipher list: " + openSslError());
+    if (SSL_CTX_use_certificate_chain_file(native, options.tls_certificate_file.c_str()) != 1)
+      return tlsError("cannot use certificate file " + options.tls_certificate_file + ": " + openSslError());
+    if (SSL_CTX_use_PrivateKey_file(native, options.tls_private_key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+      return tlsError("cannot use private key file " + options.tls_private_key_file + ": " + openSslError());
+    if (SSL_CTX_check_private_key(native) != 1)
+      return tlsError("private key " + options.tls_private_key_file + " does not match certificate " +
+                      options.tls_certificate_file + ": " + openSslError());
+    return ctx;
+  } catch (const std::exception& e) {
+    return tlsError(e.what());
+  }
+}
+
+// Resolves, opens, binds and listens; the bound address in `bound`.
+std::optional<Error> openAcceptor(net::io_context& ioc, const std::string& host, std::uint16_t port,
+                                  tcp::acceptor& acceptor, tcp::endpoint& bound) {
+  boost::system::error_code ec;
+  tcp::endpoint endpoint;
+  const auto address = net::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, port);
+  } else {
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) return listenError("cannot resolve " + host + ": " + ec.message());
+    endpoint = results.begin()->endpoint();
+  }
+  auto fail = [&](const char* what) {
+    return listenError(std::string(what) + " " + endpoint.address().to_string() + ":" +
+                       std::to_string(endpoint.port()) + ": " + ec.message());
+  };
+  acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("cannot open a socket for");
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return fail("cannot set SO_REUSEADDR on");
+  acceptor.bind(endpoint, ec);
+  if (ec) return fail("cannot bind");
+  acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("cannot listen on");
+  bound = acceptor.local_endpoint(ec);
+  if (ec) return fail("cannot read the bound address of");
+  return std::nullopt;
+}
+
+std::string hostText(const net::ip::address& address) {
+  return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Services services) {
@@ -328,6 +438,8 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Serv
   for (auto timeout : {options.header_timeout, options.request_timeout, options.idle_timeout, options.write_timeout})
     if (timeout.count() <= 0) return optionError("timeouts must be positive");
   if (options.evict_idle_after.count() < 0) return optionError("evict_idle_after must not be negative");
+  if (options.tls_certificate_file.empty() != options.tls_private_key_file.empty())
+    return tlsError("TLS needs both a certificate file and a private key file");
 
   const std::size_t io_threads = options.io_threads > 0 ? options.io_threads : hardwareThreads();
   const std::size_t worker_threads =
@@ -341,38 +453,29 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options, Serv
   }
   auto& ioc = impl->state->ioc;
 
-  // Resolve: an IP literal directly, a name through the resolver (once).
-  boost::system::error_code ec;
-  tcp::endpoint endpoint;
-  const auto address = net::ip::make_address(options.host, ec);
-  if (!ec) {
-    endpoint = tcp::endpoint(address, options.port);
-  } else {
-    tcp::resolver resolver(ioc);
-    auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
-    if (ec || results.empty()) return listenError("cannot resolve " + options.host + ": " + ec.message());
-    endpoint = results.begin()->endpoint();
+  if (!options.tls_certificate_file.empty()) {
+    auto ctx = makeTlsContext(options);
+    if (!ctx) return ctx.error();
+    impl->state->tls_context = std::move(*ctx);
   }
 
   tcp::acceptor acceptor(net::make_strand(ioc));
-  auto fail = [&](const char* what) {
-    return listenError(std::string(what) + " " + endpoint.address().to_string() + ":" +
-                       std::to_string(endpoint.port()) + ": " + ec.message());
-  };
-  acceptor.open(endpoint.protocol(), ec);
-  if (ec) return fail("cannot open a socket for");
-  acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (ec) return fail("cannot set SO_REUSEADDR on");
-  acceptor.bind(endpoint, ec);
-  if (ec) return fail("cannot bind");
-  acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return fail("cannot listen on");
-  impl->endpoint = acceptor.local_endpoint(ec);
-  if (ec) return fail("cannot read the bound address of");
+  if (auto failed = openAcceptor(ioc, options.host, options.port, acceptor, impl->endpoint)) return *failed;
+  std::optional<tcp::acceptor> metrics_acceptor;
+  if (options.metrics_port) {
+    metrics_acceptor.emplace(net::make_strand(ioc));
+    if (auto failed = openAcceptor(ioc, options.metrics_host, *options.metrics_port, *metrics_acceptor,
+                                   impl->metrics_endpoint))
+      return *failed;
+  }
 
-  impl->listener = std::make_shared<detail::Listener>(*impl->state, std::move(acceptor));
+  impl->listener = std::make_shared<detail::Listener>(*impl->state, std::move(acceptor), detail::ListenerKind::api);
+  if (metrics_acceptor)
+    impl->metrics_listener =
+        std::make_shared<detail::Listener>(*impl->state, std::move(*metrics_acceptor), detail::ListenerKind::metrics);
   impl->work.emplace(ioc.get_executor());
   impl->listener->start();
+  if (impl->metrics_listener) impl->metrics_listener->start();
   impl->running = io_threads;
   impl->io_threads.reserve(io_threads);
   for (std::size_t i = 0; i < io_threads; ++i) impl->io_threads.emplace_back([p = impl.get()] { p->runIo(); });
@@ -385,12 +488,23 @@ Server::~Server() { shutdown(std::chrono::seconds(10)); }
 
 std::uint16_t Server::port() const noexcept { return impl_->endpoint.port(); }
 
-std::string Server::host() const {
-  const auto address = impl_->endpoint.address();
-  return address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+std::string Server::host() const { return hostText(impl_->endpoint.address()); }
+
+std::string Server::url() const { return (tls() ? "https://" : "http://") + host() + ":" + std::to_string(port()); }
+
+bool Server::tls() const noexcept { return impl_->state->tls_context != nullptr; }
+
+std::uint16_t Server::metricsPort() const noexcept {
+  return impl_->metrics_listener ? impl_->metrics_endpoint.port() : 0;
 }
 
-std::string Server::url() const { return "http://" + host() + ":" + std::to_string(port()); }
+std::string Server::metricsUrl() const {
+  if (!impl_->metrics_listener) return {};
+  return "http://" + hostText(impl_->metrics_endpoint.address()) + ":" + std::to_string(metricsPort()) +
+         std::string(kMetricsPath);
+}
+
+std::string Server::metricsText() const { return impl_->state->metricsText(); }
 
 std::size_t Server::connectionCount() const { return impl_->state->sessionCount(); }
 
@@ -407,6 +521,7 @@ void Server::shutdown(std::chrono::milliseconds drain) {
   // now, ones with a request in flight answer it (Connection: close).
   state.stopping.store(true);
   impl_->listener->close();
+  if (impl_->metrics_listener) impl_->metrics_listener->close();
   for (auto& session : state.liveSessions()) session->stop();
 
   // 3. Wait for the drain; past the deadline, close what is left.
@@ -427,6 +542,7 @@ void Server::shutdown(std::chrono::milliseconds drain) {
   }
   for (auto& thread : impl_->io_threads) thread.join();
   impl_->listener.reset();
+  impl_->metrics_listener.reset();
   if (state.access_log) state.access_log->flush();
 }
 

@@ -17,10 +17,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "useradmin/beast/access_log.hpp"
 #include "useradmin/beast/api.hpp"
+#include "useradmin/beast/log.hpp"
+#include "useradmin/beast/metrics.hpp"
 #include "useradmin/beast/rate_limiter.hpp"
 #include "useradmin/beast/server.hpp"
 
@@ -55,6 +58,10 @@ class SessionControl {
   mutable std::atomic<std::chrono::steady_clock::rep> idle_since_{0};
 };
 
+/// Which listener accepted a connection: the public one (the API, the
+/// probes; TLS when configured) or the metrics listener (plain HTTP).
+enum class ListenerKind { api, metrics };
+
 /// Whether a new connection may be served (ServerState::admit).
 enum class Admission { admitted, server_full, client_full };
 
@@ -67,6 +74,10 @@ struct ServerState {
   std::unique_ptr<RateLimiter> actor_limiter;
   Api api;
   std::unique_ptr<AccessLog> access_log;  // null when off
+  Logger logger;
+  Metrics metrics;
+  // Set when the public listener speaks TLS.
+  std::unique_ptr<net::ssl::context> tls_context;
   // The 503 envelope, serialized once: out of descriptors, the answer must
   // not depend on anything that could need one.
   const std::string unavailable_body;
@@ -101,6 +112,8 @@ struct ServerState {
   bool ready() const {
     return !stopping.load() && (!options.ready_check || options.ready_check());
   }
+  /// The exposition text of a scrape now (calls the store and outbox hooks).
+  std::string metricsText();
   /// Strong references to every live session (for stop / forceClose).
   std::vector<std::shared_ptr<SessionControl>> liveSessions();
 
@@ -113,17 +126,22 @@ struct ServerState {
 
 /// Starts serving an accepted connection from `client` (registered for the
 /// drain and the per-client count).
-void startSession(ServerState& state, net::ip::tcp::socket socket, const std::string& client);
+void startSession(ServerState& state, net::ip::tcp::socket socket, const std::string& client, ListenerKind kind);
 
 /// Answers an accepted connection 503 and closes it; `reason` is for the
 /// access log. Past a bounded number of refusals in flight the answer is
 /// written at once, without waiting for or logging anything.
 void rejectConnection(ServerState& state, net::ip::tcp::socket socket, const std::string& client,
-                      const char* reason);
+                      const char* reason, ListenerKind kind);
 
 /// A complete 503 response (`Connection: close`, a fresh X-Request-Id), for
 /// connections answered without a session.
 std::string unavailableResponseBytes(const ServerState& state);
+
+/// Whether connections of `kind` speak TLS.
+inline bool usesTls(const ServerState& state, ListenerKind kind) {
+  return kind == ListenerKind::api && state.tls_context != nullptr;
+}
 
 /// Best effort, never blocks: writes `response` to the connected socket
 /// `fd`, discards what the peer already sent (so the close is less likely

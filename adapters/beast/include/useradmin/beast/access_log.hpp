@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "useradmin/domain.hpp"
+#include "useradmin/beast/log.hpp"
 #include "useradmin/export.hpp"
 
 namespace useradmin::beast {
@@ -39,6 +40,12 @@ struct AccessRecord {
 /// hostile path cannot forge a line.
 USERADMIN_API void formatAccessRecord(const AccessRecord& record, std::string& out);
 
+/// The same in a format: LogFormat::text is formatAccessRecord; json is
+/// the server's log line shape, `{"ts":...,"level":...,"msg":"request"`
+/// then request_id, method, path, status, latency_us, client, actor,
+/// reason, detail as above. The level is `info`, `error` for a 5xx.
+USERADMIN_API void formatAccessRecord(const AccessRecord& record, LogFormat format, std::string& out);
+
 /// Writes access records. With a sink, every line is handed to it
 /// synchronously (the sink must be thread-safe). Without one, lines go to
 /// stderr through a buffer flushed by a background thread every 50 ms (or
@@ -48,7 +55,7 @@ class USERADMIN_API AccessLog {
  public:
   using Sink = std::function<void(std::string_view line)>;
 
-  explicit AccessLog(Sink sink = {});
+  explicit AccessLog(Sink sink = {}, LogFormat format = LogFormat::text);
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;

@@ -57,6 +57,9 @@ struct ApiResponse {
   std::string body;
   std::string_view allow;
   std::uint32_t retry_after = 0;
+  /// The `Content-Type`; empty means `application/json` (every answer but
+  /// the metrics text).
+  std::string_view content_type;
   /// For the access log only: the authenticated actor, the refusal's reason
   /// code, and the log-only detail of a 500 or an external error.
   std::string actor_id;
@@ -124,6 +127,10 @@ struct Prepared {
   /// Otherwise the route to run, with its call.
   const Route* route = nullptr;
   Call call;
+  /// The route the request matched, also when `response` is already set
+  /// (401, 429 per actor, 400); null when routing did not match (or was not
+  /// reached). For metrics labels.
+  const Route* matched = nullptr;
 };
 
 /// The adapter's request semantics over a route table. Immutable after

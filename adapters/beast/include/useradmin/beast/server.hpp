@@ -13,9 +13,12 @@
 
 #include "useradmin/beast/access_log.hpp"
 #include "useradmin/beast/api.hpp"
+#include "useradmin/beast/log.hpp"
+#include "useradmin/beast/metrics.hpp"
 #include "useradmin/beast/rate_limiter.hpp"
 #include "useradmin/export.hpp"
 #include "useradmin/result.hpp"
+#include "useradmin/store_stats.hpp"
 
 namespace useradmin::beast {
 
@@ -82,6 +85,34 @@ struct ServerOptions {
   /// health check plugs in here. Called on an I/O thread for each /readyz
   /// request: it must be fast, must not block and must not throw.
   std::function<bool()> ready_check;
+
+  /// TLS: both set = the listener speaks HTTPS only (OpenSSL through Beast's
+  /// ssl_stream; TLS 1.2 and 1.3, ECDHE with AES-GCM or ChaCha20-Poly1305,
+  /// no renegotiation, no compression), with the same limits and timeouts;
+  /// the handshake counts against the first request's header_timeout.
+  /// `tls_certificate_file` is a PEM chain (leaf first), `tls_private_key_file`
+  /// its PEM key. One set without the other, or files OpenSSL refuses, fail
+  /// start() (reason `tls_failed`, detail names the file and the error).
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+
+  /// Metrics listener: set = a second listener on metrics_host:metrics_port
+  /// (0 picks a free port), plain HTTP, answering `GET /metrics` (Prometheus
+  /// text 0.0.4), the probes, and 404/405 for anything else. Unset = no
+  /// metrics anywhere (the public listener never answers /metrics).
+  std::optional<std::uint16_t> metrics_port;
+  std::string metrics_host = "127.0.0.1";
+  /// Read at each scrape, on a worker thread (may block briefly; must not
+  /// throw): the store's commit statistics (families skipped unless
+  /// `available`), and the directory outbox depth (gauge skipped when unset
+  /// or nullopt).
+  std::function<StoreStats()> store_stats;
+  std::function<std::optional<std::uint64_t>()> directory_outbox_depth;
+
+  /// The format of the access log and of the server's own messages (see
+  /// LogFormat); `log_sink` replaces stderr for the messages (tests).
+  LogFormat log_format = LogFormat::text;
+  Logger::Sink log_sink;
 };
 
 /// The probe paths the server answers itself, before routing and outside
@@ -112,8 +143,18 @@ class USERADMIN_API Server {
   std::uint16_t port() const noexcept;
   /// The bound address as text, IPv6 in brackets, e.g. "127.0.0.1" or "[::1]".
   std::string host() const;
-  /// "http://HOST:PORT".
+  /// "http://HOST:PORT", or "https://HOST:PORT" with TLS.
   std::string url() const;
+  /// Whether the listener speaks TLS.
+  bool tls() const noexcept;
+
+  /// The metrics listener's port, 0 when it is off.
+  std::uint16_t metricsPort() const noexcept;
+  /// "http://HOST:PORT/metrics", empty when off.
+  std::string metricsUrl() const;
+  /// The exposition text a scrape would answer now (for embedders that serve
+  /// it themselves; works whether the metrics listener is on or not).
+  std::string metricsText() const;
 
   /// Graceful shutdown: stops accepting, closes idle connections at once,
   /// lets requests in flight finish (their responses carry
