@@ -5,11 +5,13 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <optional>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -23,6 +25,7 @@
 #include "useradmin/beast/log.hpp"
 #include "useradmin/beast/server.hpp"
 #include "useradmin/clock.hpp"
+#include "useradmin/directory_relay.hpp"
 #include "useradmin/fixture.hpp"
 #include "useradmin/directory/document_fetcher.hpp"
 #include "useradmin/jwt/jwt_verifier.hpp"
@@ -295,8 +298,19 @@ int run(const CliOptions& o) {
   // The library.
   auto directory = server::makeDirectory(o.directory);
   if (!directory) return runtimeError("directory refused: " + describe(directory.error()));
+  // With a directory, cascades and compensations go through the outbox and
+  // this relay delivers them (directory.md §4); it logs its state changes.
+  // Its pending count is the metrics' directory outbox depth.
+  std::unique_ptr<DirectoryRelay> relay;
+  if (*directory) {
+    DirectoryRelayOptions relay_options;
+    relay_options.log = [](const std::string& line) { logger().info(line); };
+    relay = std::make_unique<DirectoryRelay>(**store, **directory, systemClock(), std::move(relay_options));
+  }
   auto authorizer = makePolicyAuthorizer(policy);
-  AdminService service({**store, *authorizer, systemClock(), directory->get()});
+  std::function<void()> wake_relay;
+  if (relay) wake_relay = [&relay] { relay->wake(); };
+  AdminService service({**store, *authorizer, systemClock(), directory->get(), std::move(wake_relay)});
 
   // The HTTP server.
   beast::ServerOptions options;
@@ -319,6 +333,11 @@ int run(const CliOptions& o) {
     options.metrics_port = o.metrics_port;
   }
   options.store_stats = [&db = **store] { return db.stats(); };
+  if (relay) {
+    options.directory_outbox_depth = [&relay]() -> std::optional<std::uint64_t> {
+      return static_cast<std::uint64_t>(std::max<std::int64_t>(0, relay->stats().pending));
+    };
+  }
   // Readiness (GET /readyz): not draining, and the database files are the
   // ones the store opened (a deleted or replaced WAL turns it false).
   options.ready_check = [&db = **store] { return sqliteStoreReady(db); };
@@ -330,6 +349,8 @@ int run(const CliOptions& o) {
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
   created_database.keep();
+  // Entries left by an earlier run (even one killed) go out now.
+  if (relay) relay->start();
 
   std::string metrics_url = http.metricsUrl();
   if (!metrics_url.empty()) {
@@ -369,6 +390,9 @@ int run(const CliOptions& o) {
   while (sigwait(&signals, &received) == 0 && received == SIGUSR1) logStoreStats(**store);
   logger().info(std::string(received == SIGINT ? "SIGINT" : "SIGTERM") + " received, draining connections");
   http.shutdown(o.shutdown_timeout);
+  // After the drain (its requests may have queued entries): waits for the
+  // call in flight at most; what is undelivered stays for the next start.
+  if (relay) relay->stop();
   logStoreStats(**store);
   logger().info("stopped");
   return 0;
