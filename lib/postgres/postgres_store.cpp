@@ -1,0 +1,320 @@
+#include "useradmin/postgres/postgres_store.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "pg.hpp"
+#include "rows.hpp"
+#include "schema.hpp"
+#include "statements.hpp"
+#include "useradmin/fixture.hpp"
+
+namespace useradmin {
+
+namespace {
+
+using pg::Connection;
+
+// Units of work run SERIALIZABLE: a unit reads (the user, the organization
+// chain) and writes on what it read, across processes, and only
+// serializable isolation makes "no other unit's change can land between a
+// read here and the unit's commit" hold without the unit naming every row
+// it must lock. What SERIALIZABLE costs is retries (40001), which the
+// unit-of-work contract allows.
+constexpr const char* kBeginUnit = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+// Reads: one snapshot for the whole read, never waiting for writers.
+constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+// Set while a thread runs a unit of work of some store: units must not nest
+// (the inner one would wait for a pooled connection the outer one holds).
+thread_local bool t_in_unit = false;
+
+class UnitFlag {
+ public:
+  UnitFlag() { t_in_unit = true; }
+  ~UnitFlag() { t_in_unit = false; }
+  UnitFlag(const UnitFlag&) = delete;
+  UnitFlag& operator=(const UnitFlag&) = delete;
+};
+
+class PgUnit final : public UnitOfWork {
+ public:
+  explicit PgUnit(Connection& c) : c_(c) {}
+  Result<std::optional<User>> findUser(std::string_view id) override { return pg::selectUser(c_, id); }
+  Result<std::vector<Organization>> organizationChain(std::string_view id) override {
+    return pg::selectChain(c_, id);
+  }
+  Result<bool> compareAndSetUser(const User& user, std::int64_t expected_version) override {
+    return pg::compareAndSetUser(c_, user, expected_version);
+  }
+  Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected_version) override {
+    return pg::compareAndSetOrganization(c_, org, expected_version);
+  }
+  Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
+    return pg::suspendCascade(c_, cascade);
+  }
+  Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
+    return pg::reactivateCascade(c_, cascade);
+  }
+  Status appendAudit(const AuditEvent& event) override { return pg::insertAudit(c_, event); }
+
+ private:
+  Connection& c_;
+};
+
+class PgView final : public ReadView {
+ public:
+  explicit PgView(Connection& c) : c_(c) {}
+  Result<std::optional<User>> findUser(std::string_view id) override { return pg::selectUser(c_, id); }
+  Result<std::vector<Organization>> organizationChain(std::string_view id) override {
+    return pg::selectChain(c_, id);
+  }
+  Result<UserPage> listUsers(const UserQuery& query) override { return pg::selectUserPage(c_, query); }
+  Result<AuditPage> auditEvents(const AuditQuery& query) override { return pg::selectAuditPage(c_, query); }
+
+ private:
+  Connection& c_;
+};
+
+// What every pooled connection needs after (re)connecting.
+Status setUp(Connection& c, const std::string& schema) {
+  if (!schema.empty()) {
+    const std::string set = "SET search_path TO " + c.quoteIdentifier(schema);
+    if (auto r = c.exec(set.c_str(), "setting the search_path"); !r) return std::move(r).error();
+  }
+  return c.prepare(pg::sql::all());
+}
+
+class PostgresStore final : public UserStore {
+ public:
+  PostgresStore(std::vector<std::unique_ptr<Connection>> connections, const PostgresStoreOptions& options)
+      : policy_(*options.policy), schema_(options.schema), max_retries_(options.max_retries),
+        idle_(std::move(connections)) {}
+
+  Status transact(const Work& work) override {
+    if (t_in_unit) return Error::internal("transact() or seed() called from inside a unit of work; units must not nest");
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    Connection& c = lease.connection();
+    Status last;
+    for (int attempt = 0; attempt <= max_retries_; ++attempt) {
+      if (attempt > 0) backoff(attempt);
+      c.clearRetryFlag();
+      if (auto begun = c.exec(kBeginUnit, "starting a unit of work"); !begun) return std::move(begun).error();
+      Status status;
+      try {
+        UnitFlag flag;
+        PgUnit unit(c);
+        status = work(unit);
+      } catch (...) {
+        rollback(c);
+        throw;
+      }
+      if (c.retryFlag()) {  // the unit met a serialization failure or deadlock: run it again
+        rollback(c);
+        last = status ? Status(Error::unavailable("serialization failure")) : std::move(status);
+        continue;
+      }
+      if (!status) {
+        rollback(c);
+        return status;
+      }
+      auto committed = c.exec("COMMIT", "committing a unit of work");
+      if (committed) {
+        commits_.fetch_add(1, std::memory_order_relaxed);
+        return okStatus();
+      }
+      if (!c.retryFlag()) {
+        failed_commits_.fetch_add(1, std::memory_order_relaxed);
+        return std::move(committed).error();
+      }
+      last = std::move(committed).error();
+    }
+    failed_commits_.fetch_add(1, std::memory_order_relaxed);
+    return Error::unavailable("the unit of work still met serialization failures after " +
+                              std::to_string(max_retries_) + " retries" + (last ? std::string() : ": " + last.error().detail));
+  }
+
+  Status seed(const Dataset& data) override {
+    if (t_in_unit) return Error::internal("transact() or seed() called from inside a unit of work; units must not nest");
+    if (Status ids = pg::checkFixtureIds(data); !ids) return ids;
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    Connection& c = lease.connection();
+    for (int attempt = 0; attempt <= max_retries_; ++attempt) {
+      if (attempt > 0) backoff(attempt);
+      c.clearRetryFlag();
+      if (auto begun = c.exec(kBeginUnit, "starting a seed"); !begun) return std::move(begun).error();
+      Status written = pg::seedInTransaction(c, data, policy_);
+      if (!written) {
+        rollback(c);
+        if (c.retryFlag()) continue;
+        return written;
+      }
+      auto committed = c.exec("COMMIT", "committing a seed");
+      if (committed) return okStatus();
+      if (!c.retryFlag()) return std::move(committed).error();
+    }
+    return Error::unavailable("the seed still met serialization failures after " + std::to_string(max_retries_) +
+                              " retries");
+  }
+
+  Status read(const ReadWork& work) override {
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    Connection& c = lease.connection();
+    for (int attempt = 0; attempt <= max_retries_; ++attempt) {
+      if (attempt > 0) backoff(attempt);
+      c.clearRetryFlag();
+      if (auto begun = c.exec(kBeginRead, "starting a read"); !begun) return std::move(begun).error();
+      Status status;
+      try {
+        PgView view(c);
+        status = work(view);
+      } catch (...) {
+        rollback(c);
+        throw;
+      }
+      rollback(c);  // read only: ending it either way is the same
+      if (c.retryFlag()) continue;
+      return status;
+    }
+    return Error::unavailable("the read still met serialization failures");
+  }
+
+  Result<std::optional<User>> findUser(std::string_view id) override {
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    return pg::selectUser(lease.connection(), id);
+  }
+
+  StoreStats stats() const override {
+    StoreStats s;
+    s.available = true;
+    s.commits = commits_.load(std::memory_order_relaxed);
+    s.units = s.commits;  // one unit per transaction
+    s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    return s;
+  }
+
+  bool ping() {
+    Lease lease(*this);
+    if (!lease) return false;
+    return static_cast<bool>(lease.connection().run(pg::sql::kPing, pg::Params(), "checking the connection"));
+  }
+
+ private:
+  // One pooled connection for one call. A connection libpq reports broken
+  // is reconnected (and set up again) here; when that fails the lease is
+  // `unavailable` and the connection goes back for a later try.
+  class Lease {
+   public:
+    explicit Lease(PostgresStore& store) : store_(store) {
+      {
+        std::unique_lock lock(store_.mutex_);
+        store_.free_.wait(lock, [&] { return !store_.idle_.empty(); });
+        c_ = std::move(store_.idle_.back());
+        store_.idle_.pop_back();
+      }
+      if (c_->broken()) {
+        if (!c_->reset()) {
+          status_ = Error::unavailable("the connection to PostgreSQL was lost and cannot be re-established");
+        } else {
+          status_ = setUp(*c_, store_.schema_);
+        }
+      }
+    }
+    ~Lease() {
+      if (c_->inTransaction() && !c_->broken()) static_cast<void>(c_->exec("ROLLBACK", "ending a transaction"));
+      {
+        std::lock_guard lock(store_.mutex_);
+        store_.idle_.push_back(std::move(c_));
+      }
+      store_.free_.notify_one();
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    explicit operator bool() const { return static_cast<bool>(status_); }
+    Error error() const { return status_.error(); }
+    Connection& connection() { return *c_; }
+
+   private:
+    PostgresStore& store_;
+    std::unique_ptr<Connection> c_;
+    Status status_;
+  };
+
+  static void rollback(Connection& c) {
+    if (!c.broken()) static_cast<void>(c.exec("ROLLBACK", "rolling back"));
+  }
+
+  // Randomised exponential backoff, 1 ms doubling up to 64 ms, so units
+  // that collided do not collide again in lockstep.
+  static void backoff(int attempt) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    const int ceiling = 1 << std::min(attempt, 6);
+    std::uniform_int_distribution<int> pick(0, ceiling * 1000);
+    std::this_thread::sleep_for(std::chrono::microseconds(pick(rng)));
+  }
+
+  const Policy& policy_;
+  const std::string schema_;
+  const int max_retries_;
+  std::mutex mutex_;
+  std::condition_variable free_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  std::atomic<std::uint64_t> commits_{0};
+  std::atomic<std::uint64_t> failed_commits_{0};
+};
+
+Error badOption(const char* key, const char* message) {
+  return Error::invalidArgument({key, message, {}}, "invalid_options");
+}
+
+}  // namespace
+
+bool isPostgresUri(std::string_view text) noexcept {
+  return text.rfind("postgresql://", 0) == 0 || text.rfind("postgres://", 0) == 0;
+}
+
+Result<std::unique_ptr<UserStore>> openPostgresStore(const PostgresStoreOptions& options) {
+  if (options.conninfo.empty()) return badOption("conninfo", "is required");
+  if (options.policy == nullptr) return badOption("policy", "is required");
+  if (options.pool_size == 0) return badOption("pool_size", "must be at least 1");
+  if (options.max_retries < 0) return badOption("max_retries", "must not be negative");
+
+  auto first = Connection::open(options.conninfo);
+  if (!first) return std::move(first).error();
+  if (!options.schema.empty()) {
+    const std::string create = "CREATE SCHEMA IF NOT EXISTS " + (*first)->quoteIdentifier(options.schema);
+    if (auto made = (*first)->exec(create.c_str(), "creating the schema"); !made) return std::move(made).error();
+    const std::string set = "SET search_path TO " + (*first)->quoteIdentifier(options.schema);
+    if (auto r = (*first)->exec(set.c_str(), "setting the search_path"); !r) return std::move(r).error();
+  }
+  if (auto migrated = pg::migrate(**first, pg::schemaMigrations()); !migrated) return std::move(migrated).error();
+  if (Status ready = setUp(**first, options.schema); !ready) return std::move(ready).error();
+
+  std::vector<std::unique_ptr<Connection>> connections;
+  connections.push_back(std::move(*first));
+  for (std::size_t i = 1; i < options.pool_size; ++i) {
+    auto c = Connection::open(options.conninfo);
+    if (!c) return std::move(c).error();
+    if (Status ready = setUp(**c, options.schema); !ready) return std::move(ready).error();
+    connections.push_back(std::move(*c));
+  }
+  return std::unique_ptr<UserStore>(std::make_unique<PostgresStore>(std::move(connections), options));
+}
+
+bool postgresStoreReady(UserStore& store) {
+  auto* postgres = dynamic_cast<PostgresStore*>(&store);
+  return postgres == nullptr || postgres->ping();
+}
+
+}  // namespace useradmin

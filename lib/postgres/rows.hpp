@@ -1,0 +1,40 @@
+// Reading and writing the store's rows on one connection; callers own the
+// transaction.
+#ifndef USERADMIN_LIB_POSTGRES_ROWS_HPP
+#define USERADMIN_LIB_POSTGRES_ROWS_HPP
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pg.hpp"
+#include "useradmin/fixture.hpp"
+#include "useradmin/policy.hpp"
+#include "useradmin/user_store.hpp"
+
+namespace useradmin::pg {
+
+/// Parses PostgreSQL's text form of a one-dimensional text[] ('{a,"b c"}').
+std::vector<std::string> parseTextArray(std::string_view text);
+
+Result<std::optional<User>> selectUser(Connection& c, std::string_view id);
+Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id);
+Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version);
+Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version);
+Result<std::vector<std::string>> suspendCascade(Connection& c, const Cascade& cascade);
+Result<std::vector<std::string>> reactivateCascade(Connection& c, const Cascade& cascade);
+Status insertAudit(Connection& c, const AuditEvent& event);
+Result<UserPage> selectUserPage(Connection& c, const UserQuery& query);
+Result<AuditPage> selectAuditPage(Connection& c, const AuditQuery& query);
+
+/// The ids of a fixture are valid and unique (checked before any transaction).
+Status checkFixtureIds(const Dataset& data);
+/// The seed inside an open transaction: validates the merged model and
+/// writes every row; the caller commits or rolls back.
+Status seedInTransaction(Connection& c, const Dataset& data, const Policy& policy);
+
+}  // namespace useradmin::pg
+
+#endif  // USERADMIN_LIB_POSTGRES_ROWS_HPP
