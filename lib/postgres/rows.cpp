@@ -308,10 +308,10 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
   return std::optional<User>(std::move(*user));
 }
 
-Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id) {
+Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock) {
   Params p;
   p.text(id).integer(sql::kMaxChainLength);
-  auto r = c.run(sql::kSelectChain, p, "reading an organization chain");
+  auto r = c.run(lock ? sql::kSelectChainLocked : sql::kSelectChain, p, "reading an organization chain");
   if (!r) return std::move(r).error();
   std::vector<Organization> chain;
   for (int i = 0; i < r->rows(); ++i) {

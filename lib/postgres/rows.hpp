@@ -20,7 +20,9 @@ namespace useradmin::pg {
 std::vector<std::string> parseTextArray(std::string_view text);
 
 Result<std::optional<User>> selectUser(Connection& c, std::string_view id);
-Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id);
+/// `[org, ..., root]`; with `lock`, every organization is share-locked
+/// until the transaction ends (units of work).
+Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock = false);
 Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version);
 Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version);
 Result<std::vector<std::string>> suspendCascade(Connection& c, const Cascade& cascade);

@@ -37,6 +37,23 @@ inline constexpr Sql kSelectChain{
     "   FROM chain JOIN organizations AS o ON o.id = chain.parent_id WHERE chain.depth < $2)"
     " SELECT " USERADMIN_PG_ORG_COLUMNS " FROM chain ORDER BY depth"};
 
+// The same chain for units of work, each organization share-locked (its
+// latest committed version, after waiting for a writer): a unit that
+// decided on an organization's state keeps that state until it commits,
+// so a cascade's UPDATE of the organization waits for it, and a unit
+// arriving after the cascade's UPDATE reads the organization as the
+// cascade left it.
+inline constexpr Sql kSelectChainLocked{
+    "ua_select_chain_locked",
+    "WITH RECURSIVE chain (depth, id, parent_id) AS ("
+    " SELECT 0, id, parent_id FROM organizations WHERE id = $1"
+    " UNION ALL"
+    " SELECT chain.depth + 1, o.id, o.parent_id"
+    "   FROM chain JOIN organizations AS o ON o.id = chain.parent_id WHERE chain.depth < $2)"
+    " SELECT o.id, o.name, o.type, o.parent_id, o.suspended, o.deleted, o.suspended_at, o.suspended_by,"
+    "        o.updated_at, o.version"
+    "   FROM chain JOIN organizations AS o ON o.id = chain.id ORDER BY chain.depth FOR SHARE OF o"};
+
 inline constexpr Sql kCompareAndSetUser{
     "ua_cas_user",
     "UPDATE users SET username = $2, email = $3, name = $4, organization_id = $5, status = $6, suspended_at = $7,"
@@ -184,7 +201,7 @@ inline constexpr Sql kPing{"ua_ping", "SELECT 1"};
 
 /// Every statement above, prepared on each connection.
 inline std::vector<const Sql*> all() {
-  return {&kSelectUser,     &kSelectChain,         &kCompareAndSetUser, &kSelectRoles,
+  return {&kSelectUser,     &kSelectChain, &kSelectChainLocked,         &kCompareAndSetUser, &kSelectRoles,
           &kCompareAndSetOrganization, &kInsertAudit, &kSuspendCascade, &kReactivateCascade, &kReassignCascade,
           &kSelectSubtree,  &kUserPage,            &kAuditPage,         &kSelectOrganizations, &kAnyUser,
           &kDistinctRoles,  &kUserWithRole,        &kUpsertOrganizations, &kUpsertUsers,     &kDeleteRolesOf,

@@ -49,6 +49,8 @@ case "$action" in
     opts="-c listen_addresses='' -c unix_socket_directories='$dir' -c port=5432 -c max_connections=200"
     opts+=" -c fsync=$fsync -c full_page_writes=$fsync -c synchronous_commit=on"
     opts+=" -c shared_buffers=128MB -c max_pred_locks_per_transaction=256"
+    # Extra server settings (the benchmarks load pg_stat_statements).
+    opts+=" ${USERADMIN_PG_EXTRA_OPTS:-}"
     as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null
     "$bindir/psql" -X -q -h "$dir" -p 5432 -U useradmin -d postgres -c "CREATE DATABASE useradmin" >/dev/null
     conninfo="host=$dir port=5432 user=useradmin dbname=useradmin"

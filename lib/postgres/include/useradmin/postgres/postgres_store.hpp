@@ -36,9 +36,11 @@ struct PostgresStoreOptions {
 
 /// Opens a PostgreSQL database as a UserStore, creating or migrating its
 /// schema (version table `useradmin_schema`) first. Every unit of work runs
-/// in its own SERIALIZABLE transaction on a pooled connection, and is run
-/// again after a serialization failure or deadlock; reads run in
-/// REPEATABLE READ READ ONLY transactions (one snapshot, never waiting).
+/// in its own READ COMMITTED transaction on a pooled connection: changes
+/// are compare-and-sets on `version`, the organization chains a unit reads
+/// are share-locked until it commits, and a unit is run again after a
+/// deadlock or serialization failure. Reads run in REPEATABLE READ READ
+/// ONLY transactions (one snapshot, never waiting). See docs/storage.md.
 /// There is no cache: every decision reads the committed state, so several
 /// processes on one database behave as one store.
 ///
