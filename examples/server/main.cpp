@@ -23,6 +23,7 @@
 #include "useradmin/authorizer.hpp"
 #include "useradmin/beast/server.hpp"
 #include "useradmin/clock.hpp"
+#include "useradmin/directory_relay.hpp"
 #include "useradmin/fixture.hpp"
 #include "useradmin/jwt/jwt_verifier.hpp"
 #include "useradmin/policy.hpp"
@@ -230,8 +231,19 @@ int run(const CliOptions& o) {
   // The library.
   auto directory = server::makeDirectory(o.directory);
   if (!directory) return runtimeError("directory refused: " + describe(directory.error()));
+  // With a directory, cascades and compensations go through the outbox and
+  // this relay delivers them (directory.md §4); it logs its state changes.
+  // relay->stats() is the library call for metrics.
+  std::unique_ptr<DirectoryRelay> relay;
+  if (*directory) {
+    DirectoryRelayOptions relay_options;
+    relay_options.log = [](const std::string& line) { std::cerr << kProgram << ": " << line << std::endl; };
+    relay = std::make_unique<DirectoryRelay>(**store, **directory, systemClock(), std::move(relay_options));
+  }
   auto authorizer = makePolicyAuthorizer(policy);
-  AdminService service({**store, *authorizer, systemClock(), directory->get()});
+  std::function<void()> wake_relay;
+  if (relay) wake_relay = [&relay] { relay->wake(); };
+  AdminService service({**store, *authorizer, systemClock(), directory->get(), std::move(wake_relay)});
 
   // The HTTP server.
   beast::ServerOptions options;
@@ -257,6 +269,8 @@ int run(const CliOptions& o) {
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
   if (created_database) created_database->keep();
+  // Entries left by an earlier run (even one killed) go out now.
+  if (relay) relay->start();
 
   if (o.demo) {
     server::DemoPrintout demo;
@@ -276,6 +290,9 @@ int run(const CliOptions& o) {
   std::cerr << kProgram << ": " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << " received, draining connections\n";
   http.shutdown(o.shutdown_timeout);
+  // After the drain (its requests may have queued entries): waits for the
+  // call in flight at most; what is undelivered stays for the next start.
+  if (relay) relay->stop();
   std::cerr << kProgram << ": stopped\n";
   return 0;
 }

@@ -3,9 +3,11 @@
 #define USERADMIN_ADMIN_SERVICE_HPP
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "useradmin/authorizer.hpp"
@@ -24,10 +26,19 @@ namespace useradmin {
 /// a subject outside the hierarchy is hidden or revealed is the
 /// authorizer's choice (for the policy authorizer, its policy's switch).
 struct ServiceDeps {
+  ServiceDeps(UserStore& store_, const Authorizer& authorizer_, const Clock& clock_,
+              DirectorySync* directory_ = nullptr, std::function<void()> directory_queued_ = {})
+      : store(store_), authorizer(authorizer_), clock(clock_), directory(directory_),
+        directory_queued(std::move(directory_queued_)) {}
+
   UserStore& store;
   const Authorizer& authorizer;
   const Clock& clock;
   DirectorySync* directory = nullptr;
+  /// Called (on the request's thread) after a unit that queued directory
+  /// updates in the outbox committed: a cascade, or the undo of a failed
+  /// single-user call. Typically DirectoryRelay::wake. May be empty.
+  std::function<void()> directory_queued;
 };
 
 /// An organization after a suspend or reactivate, with the users whose

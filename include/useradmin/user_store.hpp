@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "useradmin/audit_cursor.hpp"
+#include "useradmin/directory_outbox.hpp"
 #include "useradmin/domain.hpp"
 #include "useradmin/export.hpp"
 #include "useradmin/result.hpp"
@@ -116,6 +117,11 @@ struct Cascade {
   /// `target_id` and `target_organization_id` set by the store to the user's
   /// id and organization, and `target_type` "user".
   AuditEvent event;
+  /// Also queue, in the same unit, one DirectoryUpdate per user whose
+  /// status the cascade changed (its new status, version and directory id;
+  /// due at `time`), as queueDirectoryUpdate does. Set when a directory is
+  /// configured (directory.md §4).
+  bool queue_directory_updates = false;
 };
 
 /// The reads and writes available inside one atomic unit of work. All reads
@@ -172,6 +178,12 @@ class USERADMIN_API UnitOfWork {
 
   /// Appends an audit event; the store assigns `event.id`.
   virtual Status appendAudit(const AuditEvent& event) = 0;
+
+  /// Queues `update` in the directory outbox, committed with this unit (or
+  /// discarded with it): enqueued at `now`, not delivered before `due`. A
+  /// pending entry of the same user is replaced (see OutboxEntry).
+  /// `invalid_argument` when `update.status` is `deleted`.
+  virtual Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) = 0;
 };
 
 /// Persistent (or in-memory) home of organizations, users and the audit log.
@@ -225,6 +237,28 @@ class USERADMIN_API UserStore {
   /// sync times, queue depth); safe to call from any thread at any time.
   /// The default reports nothing (`available` false).
   virtual StoreStats stats() const { return {}; }
+
+  // ---- The directory outbox (directory.md §4), outside any unit ----
+  // Each call is atomic on its own. Meant for one relay per store at a
+  // time: claiming marks nothing, so two relays would deliver twice.
+
+  /// Up to `limit` pending entries with `next_attempt_at` <= `now`, ordered
+  /// by (`next_attempt_at`, `id`). At most one entry per user exists, so
+  /// entries of one user cannot overtake each other.
+  virtual Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) = 0;
+
+  /// Removes the entries `entry_ids` (delivered), all in one commit. An id
+  /// that is gone, e.g. replaced by a newer state of its user (which then
+  /// stays pending), is skipped.
+  virtual Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) = 0;
+
+  /// A failed delivery of `entry_id`: `attempts` + 1, `next_attempt_at`
+  /// and `last_error` set. No-op when the entry is gone.
+  virtual Status rescheduleDirectoryUpdate(std::int64_t entry_id, Timestamp next_attempt_at,
+                                           std::string_view error) = 0;
+
+  /// What is pending, over one snapshot.
+  virtual Result<OutboxStats> directoryOutboxStats() = 0;
 
   /// One-call reads, each over its own snapshot (see ReadView).
   Result<std::optional<Organization>> findOrganization(std::string_view id);

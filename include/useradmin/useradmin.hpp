@@ -5,6 +5,8 @@
 #include "useradmin/admin_service.hpp"
 #include "useradmin/authorizer.hpp"
 #include "useradmin/clock.hpp"
+#include "useradmin/directory_outbox.hpp"
+#include "useradmin/directory_relay.hpp"
 #include "useradmin/directory_sync.hpp"
 #include "useradmin/domain.hpp"
 #include "useradmin/error.hpp"

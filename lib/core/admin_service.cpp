@@ -55,7 +55,10 @@ Result<OrganizationChange> commitCascade(Pipeline& p, UnitOfWork& unit, const Or
 }
 
 Result<OrganizationChange> finishCascade(const ServiceDeps& deps, Result<OrganizationChange> change) {
-  if (change) detail::tellDirectoryOfCascade(deps, change->changed_user_ids);
+  // The cascade's unit queued its users' directory updates (when a
+  // directory is configured): the relay delivers them, not this request.
+  if (change && deps.directory != nullptr && !change->changed_user_ids.empty() && deps.directory_queued)
+    deps.directory_queued();
   return change;
 }
 

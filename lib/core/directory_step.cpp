@@ -1,5 +1,6 @@
 // The last step of every operation: telling the directory after the commit
 // (rule 12), and undoing a single-user change it refused.
+#include <chrono>
 #include <exception>
 #include <string>
 
@@ -12,6 +13,12 @@ namespace {
 // How often an undo after a directory failure is attempted before giving up.
 constexpr int kMaxCompensationAttempts = 3;
 
+// After a timeout the directory may still apply the call it did not answer
+// in time; the compensation waits this long so that it lands after such a
+// late write instead of being overtaken by it. Other failures were not
+// applied: their compensation is due at once (and only repeats the state).
+constexpr std::chrono::milliseconds kTimeoutCompensationDelay{5000};
+
 // Calls the hook; an exception from an embedder's hook counts as a failure.
 Status notify(DirectorySync& directory, const User& user) {
   try {
@@ -23,9 +30,6 @@ Status notify(DirectorySync& directory, const User& user) {
   }
 }
 
-// Restores `change.before`, but only over our own write (compare-and-set on
-// the version we wrote), with an `external_error` audit event either way.
-// `undone` tells whether the restore applied.
 // What the directory did, for the undo's audit note: "directory scim:
 // rejected (HTTP 503)". Only the structured failure, never free text.
 std::string directorySummary(const Error& failure) {
@@ -36,6 +40,10 @@ std::string directorySummary(const Error& failure) {
   return text;
 }
 
+// Restores `change.before`, but only over our own write (compare-and-set on
+// the version we wrote), with an `external_error` audit event either way,
+// and queues a directory update of the resulting state in the same unit.
+// `undone` tells whether the restore applied.
 Status undo(Pipeline& pipeline, const UserChange& change, const Error& failure, bool& undone) {
   const Timestamp undo_time = pipeline.deps().clock.now();
   Status compensated = okStatus();
@@ -48,6 +56,20 @@ Status undo(Pipeline& pipeline, const UserChange& change, const Error& failure, 
       auto swapped = unit.compareAndSetUser(restored, change.after.version);
       if (!swapped) return std::move(swapped).error();
       undone = *swapped;
+      // Whatever the directory did with the failed call, it must end up
+      // holding what the store now holds: the restored state, or the newer
+      // one that superseded ours.
+      auto current = unit.findUser(change.after.id);
+      if (!current) return std::move(current).error();
+      if (*current && (*current)->status != UserStatus::deleted) {
+        const User& now = **current;
+        const bool timed_out = failure.directory_failure &&
+                               failure.directory_failure->reason == DirectoryFailureReason::timeout;
+        const Timestamp due = timed_out ? undo_time + kTimeoutCompensationDelay : undo_time;
+        if (Status queued = unit.queueDirectoryUpdate({now.id, directoryIdOf(now), now.status, now.version}, undo_time, due);
+            !queued)
+          return queued;
+      }
       AuditEvent event = pipeline.event(toString(ErrorCode::external_error),
                                         undone ? "directory_sync_failed" : "directory_sync_failed_superseded");
       event.note = event.note.empty() ? directorySummary(failure) : event.note + "; " + directorySummary(failure);
@@ -55,6 +77,7 @@ Status undo(Pipeline& pipeline, const UserChange& change, const Error& failure, 
     });
     if (compensated) break;
   }
+  if (compensated && pipeline.deps().directory_queued) pipeline.deps().directory_queued();
   return compensated;
 }
 
@@ -77,23 +100,6 @@ Result<User> tellDirectoryOrUndo(Pipeline& pipeline, UserChange change) {
   // stands and is not overwritten.
   if (!undone) failure.detail += "; the user changed again before the undo, which was skipped";
   return failure;
-}
-
-void tellDirectoryOfCascade(const ServiceDeps& deps, const std::vector<std::string>& user_ids) {
-  if (deps.directory == nullptr) return;
-  for (const std::string& id : user_ids) {
-    auto user = deps.store.findUser(id);
-    // Best effort until the durable outbox exists: a refusal, or a user
-    // that cannot be read back, leaves the cascade as committed. A
-    // directory that is down or timing out would cost every remaining user
-    // a full timeout inside the request, so the first such failure ends it.
-    if (!user || !*user) continue;
-    Status told = notify(*deps.directory, **user);
-    if (!told && told.error().directory_failure &&
-        (told.error().directory_failure->reason == DirectoryFailureReason::timeout ||
-         told.error().directory_failure->reason == DirectoryFailureReason::unreachable))
-      return;
-  }
 }
 
 }  // namespace useradmin::detail

@@ -26,7 +26,42 @@ struct Tables {
   // Event i has id i + 1: ids are assigned at commit, under the store's
   // exclusive lock, so id order is commit order.
   std::vector<AuditEvent> audit;
+  // The directory outbox: at most one pending entry per user.
+  std::map<std::string, OutboxEntry, std::less<>> outbox;
+  // Entry id -> user id, for the relay's calls by id.
+  std::unordered_map<std::int64_t, std::string> outbox_ids;
+  std::int64_t last_outbox_id = 0;
 };
+
+// A unit's queueDirectoryUpdate, applied at commit.
+struct QueuedUpdate {
+  DirectoryUpdate update;
+  Timestamp now;
+  Timestamp due;
+};
+
+// Queues `q` (validated) into `t`, replacing the user's pending entry.
+void queueIn(Tables& t, QueuedUpdate q) {
+  DirectoryUpdate& update = q.update;
+  OutboxEntry entry;
+  entry.id = ++t.last_outbox_id;
+  entry.enqueued_at = q.now;
+  if (const auto it = t.outbox.find(update.user_id); it != t.outbox.end()) {
+    entry.enqueued_at = it->second.enqueued_at;
+    t.outbox_ids.erase(it->second.id);
+  }
+  t.outbox_ids[entry.id] = update.user_id;
+  entry.next_attempt_at = q.due;
+  std::string key = update.user_id;
+  entry.update = std::move(update);
+  t.outbox[std::move(key)] = std::move(entry);
+}
+
+Status checkUpdate(const DirectoryUpdate& update) {
+  if (update.status == UserStatus::deleted)
+    return Error::invalidArgument({"status", "must be active or suspended", "deleted"}, "invalid_directory_update");
+  return okStatus();
+}
 
 Result<std::vector<Organization>> chainIn(const Tables& t, std::string_view id) {
   std::vector<Organization> chain;
@@ -208,6 +243,12 @@ class MemoryUnit final : public UnitOfWork {
     return okStatus();
   }
 
+  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
+    if (Status valid = checkUpdate(update); !valid) return valid;
+    pending_outbox_.push_back({update, now, due});
+    return okStatus();
+  }
+
   void applyTo(Tables& tables) {
     for (auto& [id, org] : pending_orgs_) tables.organizations[id] = std::move(org);
     for (auto& [id, user] : pending_users_) tables.users[id] = std::move(user);
@@ -216,6 +257,7 @@ class MemoryUnit final : public UnitOfWork {
       event.cursor = AuditCursor{0, event.id};
       tables.audit.push_back(std::move(event));
     }
+    for (auto& queued : pending_outbox_) queueIn(tables, std::move(queued));
   }
 
  private:
@@ -284,6 +326,9 @@ class MemoryUnit final : public UnitOfWork {
       event.target_id = id;
       event.target_organization_id = next.organization_id;
       pending_audit_.push_back(std::move(event));
+      if (cascade.queue_directory_updates)
+        pending_outbox_.push_back(
+            {DirectoryUpdate{id, directoryIdOf(next), next.status, next.version}, cascade.time, cascade.time});
       changed.push_back(id);
     }
     return changed;
@@ -293,6 +338,7 @@ class MemoryUnit final : public UnitOfWork {
   std::map<std::string, Organization, std::less<>> pending_orgs_;
   std::map<std::string, User, std::less<>> pending_users_;
   std::vector<AuditEvent> pending_audit_;
+  std::vector<QueuedUpdate> pending_outbox_;
 };
 
 Status validateDuplicates(const Dataset& data) {
@@ -355,7 +401,61 @@ class MemoryStore final : public UserStore {
     return MemoryView(tables_).findUser(id);
   }
 
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    std::shared_lock lock(mutex_);
+    std::vector<OutboxEntry> due;
+    for (const auto& entry : tables_.outbox)
+      if (entry.second.next_attempt_at <= now) due.push_back(entry.second);
+    auto order = [](const OutboxEntry& a, const OutboxEntry& b) {
+      return a.next_attempt_at != b.next_attempt_at ? a.next_attempt_at < b.next_attempt_at : a.id < b.id;
+    };
+    std::sort(due.begin(), due.end(), order);
+    if (due.size() > limit) due.resize(limit);
+    return due;
+  }
+
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
+    std::unique_lock lock(mutex_);
+    for (const std::int64_t entry_id : entry_ids) {
+      if (OutboxEntry* entry = outboxEntry(entry_id)) {
+        tables_.outbox.erase(entry->update.user_id);
+        tables_.outbox_ids.erase(entry_id);
+      }
+    }
+    return okStatus();
+  }
+
+  Status rescheduleDirectoryUpdate(std::int64_t entry_id, Timestamp next_attempt_at, std::string_view error) override {
+    std::unique_lock lock(mutex_);
+    if (OutboxEntry* entry = outboxEntry(entry_id)) {
+      ++entry->attempts;
+      entry->next_attempt_at = next_attempt_at;
+      entry->last_error = std::string(error);
+    }
+    return okStatus();
+  }
+
+  Result<OutboxStats> directoryOutboxStats() override {
+    std::shared_lock lock(mutex_);
+    OutboxStats stats;
+    for (const auto& [user, entry] : tables_.outbox) {
+      ++stats.pending;
+      if (!stats.oldest_enqueued_at || entry.enqueued_at < *stats.oldest_enqueued_at)
+        stats.oldest_enqueued_at = entry.enqueued_at;
+      if (!stats.next_attempt_at || entry.next_attempt_at < *stats.next_attempt_at)
+        stats.next_attempt_at = entry.next_attempt_at;
+    }
+    return stats;
+  }
+
  private:
+  // The pending entry with this id, or null.
+  OutboxEntry* outboxEntry(std::int64_t id) {
+    const auto user = tables_.outbox_ids.find(id);
+    if (user == tables_.outbox_ids.end()) return nullptr;
+    return &tables_.outbox.find(user->second)->second;
+  }
+
   const Policy& policy_;
   std::shared_mutex mutex_;
   Tables tables_;

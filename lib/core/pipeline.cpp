@@ -192,6 +192,8 @@ Cascade Pipeline::cascade(const Organization& organization, Action user_action) 
   c.event = event("granted", "organization_cascade");
   c.event.action = toString(user_action);
   c.event.target_type = toString(SubjectKind::user);
+  // With a directory, the cascade's users are told through the outbox.
+  c.queue_directory_updates = deps_.directory != nullptr;
   return c;
 }
 

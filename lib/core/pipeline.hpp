@@ -136,12 +136,10 @@ Organization reactivated(Organization org, Timestamp now);
 
 // ---- After the commit ----
 /// Rule 12: tells the directory; when it fails, undoes `change` by
-/// compare-and-set on the version written and answers `external_error`.
+/// compare-and-set on the version written, queues the user's resulting
+/// state in the directory outbox in the undo's unit (a timed-out call may
+/// have been applied upstream, directory.md §3), and answers `external_error`.
 Result<User> tellDirectoryOrUndo(Pipeline& pipeline, UserChange change);
-/// Tells the directory of each user a cascade changed (best effort: a
-/// refusal does not undo the cascade; see DirectorySync). Stops at the
-/// first timeout or unreachable failure: the directory is down.
-void tellDirectoryOfCascade(const ServiceDeps& deps, const std::vector<std::string>& user_ids);
 
 /// Runs `operation`, turning any exception into `internal`: nothing may
 /// escape the library boundary.

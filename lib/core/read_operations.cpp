@@ -28,6 +28,7 @@ class ReadOnlyUnit final : public UnitOfWork {
   Result<std::vector<std::string>> suspendCascade(const Cascade&) override { return refused(); }
   Result<std::vector<std::string>> reactivateCascade(const Cascade&) override { return refused(); }
   Status appendAudit(const AuditEvent&) override { return refused(); }
+  Status queueDirectoryUpdate(const DirectoryUpdate&, Timestamp, Timestamp) override { return refused(); }
 
  private:
   static Error refused() { return Error::internal("a read tried to write"); }

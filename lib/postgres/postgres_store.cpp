@@ -76,6 +76,9 @@ class PgUnit final : public UnitOfWork {
     return pg::reactivateCascade(c_, cascade);
   }
   Status appendAudit(const AuditEvent& event) override { return pg::insertAudit(c_, event); }
+  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
+    return pg::queueDirectoryUpdate(c_, update, now, due);
+  }
 
  private:
   Connection& c_;
@@ -207,6 +210,36 @@ class PostgresStore final : public UserStore {
     Lease lease(*this);
     if (!lease) return lease.error();
     return pg::selectUser(lease.connection(), id);
+  }
+
+  // The directory outbox: each call is one statement in autocommit, so
+  // atomic on its own. Every instance of a fleet running a relay claims
+  // the same entries (claiming marks nothing), so with several relays an
+  // entry may be delivered more than once; a delivery is a state ("user X
+  // is now S as of version V"), so a repeat changes nothing.
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    return pg::claimDirectoryUpdates(lease.connection(), now, limit);
+  }
+
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
+    if (entry_ids.empty()) return okStatus();
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    return pg::deleteDirectoryUpdates(lease.connection(), entry_ids);
+  }
+
+  Status rescheduleDirectoryUpdate(std::int64_t entry_id, Timestamp next_attempt_at, std::string_view error) override {
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    return pg::rescheduleDirectoryUpdate(lease.connection(), entry_id, next_attempt_at, error);
+  }
+
+  Result<OutboxStats> directoryOutboxStats() override {
+    Lease lease(*this);
+    if (!lease) return lease.error();
+    return pg::directoryOutboxStats(lease.connection());
   }
 
   StoreStats stats() const override {

@@ -1,6 +1,7 @@
 #include "rows.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 #include <utility>
 
@@ -108,7 +109,8 @@ Params cascadeParams(const Cascade& cascade) {
       .text(e.request_id)
       .text(e.client_address)
       .text(e.note)
-      .integer(sql::kMaxChainLength);
+      .integer(sql::kMaxChainLength)
+      .boolean(cascade.queue_directory_updates);
   return p;
 }
 
@@ -468,6 +470,78 @@ Result<AuditPage> selectAuditPage(Connection& c, const AuditQuery& q) {
     page.events.push_back(std::move(e));
   }
   return page;
+}
+
+Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timestamp now, Timestamp due) {
+  if (update.status == UserStatus::deleted)
+    return Error::invalidArgument({"status", "must be active or suspended", "deleted"}, "invalid_directory_update");
+  Params p;
+  p.text(update.user_id)
+      .text(update.external_id)
+      .text(toString(update.status))
+      .integer(update.user_version)
+      .time(now)
+      .time(due);
+  auto r = c.run(sql::kQueueOutbox, p, "queueing a directory update");
+  if (!r) return std::move(r).error();
+  return okStatus();
+}
+
+Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Connection& c, Timestamp now, std::size_t limit) {
+  std::vector<OutboxEntry> entries;
+  if (limit == 0) return entries;
+  const auto max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  Params p;
+  p.time(now).integer(static_cast<std::int64_t>(limit < max ? limit : max));
+  auto r = c.run(sql::kClaimOutbox, p, "claiming directory updates");
+  if (!r) return std::move(r).error();
+  for (int i = 0; i < r->rows(); ++i) {
+    OutboxEntry e;
+    e.id = r->integer(i, 0);
+    e.update.user_id = r->text(i, 1);
+    e.update.external_id = r->text(i, 2);
+    const auto status = parseUserStatus(r->text(i, 3));
+    if (!status) return Error::internal("directory_outbox row " + std::to_string(e.id) + " has a bad status");
+    e.update.status = *status;
+    e.update.user_version = r->integer(i, 4);
+    e.enqueued_at = timestampFromMillis(r->integer(i, 5));
+    e.next_attempt_at = timestampFromMillis(r->integer(i, 6));
+    e.attempts = static_cast<int>(r->integer(i, 7));
+    e.last_error = r->text(i, 8);
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+Status deleteDirectoryUpdates(Connection& c, const std::vector<std::int64_t>& entry_ids) {
+  std::vector<std::optional<std::string>> ids;
+  ids.reserve(entry_ids.size());
+  for (const std::int64_t id : entry_ids) ids.emplace_back(std::to_string(id));
+  Params p;
+  p.text(arrayLiteral(ids));
+  auto r = c.run(sql::kDeleteOutbox, p, "removing delivered directory updates");
+  if (!r) return std::move(r).error();
+  return okStatus();
+}
+
+Status rescheduleDirectoryUpdate(Connection& c, std::int64_t entry_id, Timestamp next_attempt_at,
+                                 std::string_view error) {
+  Params p;
+  p.integer(entry_id).time(next_attempt_at).text(error);
+  auto r = c.run(sql::kRescheduleOutbox, p, "rescheduling a directory update");
+  if (!r) return std::move(r).error();
+  return okStatus();
+}
+
+Result<OutboxStats> directoryOutboxStats(Connection& c) {
+  auto r = c.run(sql::kOutboxStats, Params(), "reading the directory outbox");
+  if (!r) return std::move(r).error();
+  OutboxStats stats;
+  if (r->rows() == 0) return stats;
+  stats.pending = r->integer(0, 0);
+  stats.oldest_enqueued_at = r->optTime(0, 1);
+  stats.next_attempt_at = r->optTime(0, 2);
+  return stats;
 }
 
 Status checkFixtureIds(const Dataset& data) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "pg.hpp"
+#include "useradmin/directory_outbox.hpp"
 #include "useradmin/fixture.hpp"
 #include "useradmin/policy.hpp"
 #include "useradmin/user_store.hpp"
@@ -30,6 +31,15 @@ Result<std::vector<std::string>> reactivateCascade(Connection& c, const Cascade&
 Status insertAudit(Connection& c, const AuditEvent& event);
 Result<UserPage> selectUserPage(Connection& c, const UserQuery& query);
 Result<AuditPage> selectAuditPage(Connection& c, const AuditQuery& query);
+
+/// The directory outbox (directory.md §4); see UnitOfWork and UserStore.
+Status queueDirectoryUpdate(Connection& c, const DirectoryUpdate& update, Timestamp now, Timestamp due);
+Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Connection& c, Timestamp now, std::size_t limit);
+/// One statement: atomic on its own.
+Status deleteDirectoryUpdates(Connection& c, const std::vector<std::int64_t>& entry_ids);
+Status rescheduleDirectoryUpdate(Connection& c, std::int64_t entry_id, Timestamp next_attempt_at,
+                                 std::string_view error);
+Result<OutboxStats> directoryOutboxStats(Connection& c);
 
 /// The ids of a fixture are valid and unique (checked before any transaction).
 Status checkFixtureIds(const Dataset& data);

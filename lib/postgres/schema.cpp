@@ -84,6 +84,25 @@ CREATE INDEX audit_by_actor ON audit_events (actor_id, horizon_key, id);
 CREATE INDEX audit_by_action ON audit_events (action, horizon_key, id);
 )sql";
 
+// Version 2: the directory outbox (directory.md §4), as SQLite schema 5.
+// One row per user with an undelivered status change (UNIQUE user_id: a
+// newer change replaces the row and takes a new id, so "delivered entry N"
+// never removes a newer state); the relay walks (next_attempt_at, id).
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE directory_outbox (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  user_id         text COLLATE "C" NOT NULL UNIQUE,
+  external_id     text    NOT NULL,
+  status          text    NOT NULL CHECK (status IN ('active', 'suspended')),
+  user_version    bigint  NOT NULL,
+  enqueued_at     bigint  NOT NULL,
+  next_attempt_at bigint  NOT NULL,
+  attempts        integer NOT NULL DEFAULT 0,
+  last_error      text    NOT NULL DEFAULT ''
+);
+CREATE INDEX directory_outbox_due ON directory_outbox (next_attempt_at, id);
+)sql";
+
 // An arbitrary constant: the advisory lock key migrations hold ("UADM").
 constexpr const char* kLock = "SELECT pg_advisory_xact_lock(1430340685)";
 
@@ -98,6 +117,7 @@ Status rollback(Connection& c) {
 const std::vector<Migration>& schemaMigrations() {
   static const std::vector<Migration> steps = {
       {1, "organizations, users, user_roles, audit_events (as SQLite schema 4)", kVersion1},
+      {2, "directory_outbox, for the directory relay (as SQLite schema 5)", kVersion2},
   };
   return steps;
 }

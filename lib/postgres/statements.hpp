@@ -84,9 +84,17 @@ inline constexpr Sql kInsertAudit{
   "   FROM organizations AS o JOIN subtree ON o.parent_id = subtree.id"                               \
   "  WHERE NOT o.deleted AND subtree.depth < " depth ")"
 
-// The changed users' events: $2 time, $3 action, $4 actor, $5 outcome,
+// The changed users' directory outbox entries when $11 (the cascade's
+// queue_directory_updates), then their audit events: $2 time, $3 action, $4 actor, $5 outcome,
 // $6 reason, $7 request id, $8 client address, $9 note.
-#define USERADMIN_PG_CASCADE_EVENTS                                                                      \
+#define USERADMIN_PG_CASCADE_EVENTS(status)                                                              \
+  ", outbox AS (INSERT INTO directory_outbox (user_id, external_id, status, user_version, enqueued_at,"   \
+  "   next_attempt_at, attempts, last_error)"                                                             \
+  "  SELECT c.id, COALESCE(c.external_id, c.id), '" status "', c.version, $2, $2, 0, '' FROM changed AS c" \
+  "   WHERE $11::boolean ORDER BY c.id"                                                                     \
+  "  ON CONFLICT (user_id) DO UPDATE SET id = DEFAULT, external_id = excluded.external_id,"                \
+  "   status = excluded.status, user_version = excluded.user_version,"                                     \
+  "   next_attempt_at = excluded.next_attempt_at, attempts = 0, last_error = '')"                          \
   ", events AS (INSERT INTO audit_events (time, action, actor_id, target_type, target_id,"              \
   "   target_organization_id, outcome, reason, request_id, client_address, note)"                       \
   "  SELECT $2, $3, $4, 'user', c.id, c.organization_id, $5, $6, $7, $8, $9 FROM changed AS c ORDER BY c.id)" \
@@ -98,8 +106,9 @@ inline constexpr Sql kSuspendCascade{
     USERADMIN_PG_SUBTREE("$10")
     ", changed AS (UPDATE users SET status = 'suspended', suspended_at = $2, suspended_by = $4,"
     "   suspended_by_org_id = $1, tokens_valid_after = $2, updated_at = $2, version = version + 1"
-    "  WHERE status = 'active' AND organization_id IN (SELECT id FROM subtree) RETURNING id, organization_id)"
-    USERADMIN_PG_CASCADE_EVENTS};
+    "  WHERE status = 'active' AND organization_id IN (SELECT id FROM subtree)"
+    "  RETURNING id, organization_id, external_id, version)"
+    USERADMIN_PG_CASCADE_EVENTS("suspended")};
 
 // Lifecycle 4.3, the users that become active.
 inline constexpr Sql kReactivateCascade{
@@ -108,8 +117,9 @@ inline constexpr Sql kReactivateCascade{
     ", changed AS (UPDATE users SET status = 'active', suspended_at = NULL, suspended_by = NULL,"
     "   suspended_by_org_id = NULL, updated_at = $2, version = version + 1"
     "  WHERE suspended_by_org_id = $1 AND status = 'suspended'"
-    "    AND organization_id IN (SELECT id FROM subtree WHERE blocker IS NULL) RETURNING id, organization_id)"
-    USERADMIN_PG_CASCADE_EVENTS};
+    "    AND organization_id IN (SELECT id FROM subtree WHERE blocker IS NULL)"
+    "  RETURNING id, organization_id, external_id, version)"
+    USERADMIN_PG_CASCADE_EVENTS("active")};
 
 // Lifecycle 4.3, the users below a still-suspended organization: they stay
 // suspended on behalf of the nearest one. $2 time, $3 the depth bound.
@@ -193,6 +203,26 @@ inline constexpr Sql kInsertRoles{
     "ua_insert_roles",
     "INSERT INTO user_roles (user_id, position, role) SELECT * FROM unnest($1::text[], $2::integer[], $3::text[])"};
 
+// The directory outbox. Queueing replaces a user's pending entry (a new
+// id: the latest state wins) and keeps its first enqueue time.
+inline constexpr Sql kQueueOutbox{
+    "ua_queue_outbox",
+    "INSERT INTO directory_outbox (user_id, external_id, status, user_version, enqueued_at, next_attempt_at,"
+    " attempts, last_error) VALUES ($1, $2, $3, $4, $5, $6, 0, '')"
+    " ON CONFLICT (user_id) DO UPDATE SET id = DEFAULT, external_id = excluded.external_id,"
+    "  status = excluded.status, user_version = excluded.user_version,"
+    "  next_attempt_at = excluded.next_attempt_at, attempts = 0, last_error = ''"};
+inline constexpr Sql kClaimOutbox{
+    "ua_claim_outbox",
+    "SELECT id, user_id, external_id, status, user_version, enqueued_at, next_attempt_at, attempts, last_error"
+    "  FROM directory_outbox WHERE next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2"};
+inline constexpr Sql kDeleteOutbox{"ua_delete_outbox", "DELETE FROM directory_outbox WHERE id = ANY ($1::bigint[])"};
+inline constexpr Sql kRescheduleOutbox{
+    "ua_reschedule_outbox",
+    "UPDATE directory_outbox SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1"};
+inline constexpr Sql kOutboxStats{"ua_outbox_stats",
+                                  "SELECT count(*), min(enqueued_at), min(next_attempt_at) FROM directory_outbox"};
+
 inline constexpr Sql kPing{"ua_ping", "SELECT 1"};
 
 #undef USERADMIN_PG_USER_COLUMNS
@@ -205,7 +235,8 @@ inline std::vector<const Sql*> all() {
           &kCompareAndSetOrganization, &kInsertAudit, &kSuspendCascade, &kReactivateCascade, &kReassignCascade,
           &kSelectSubtree,  &kUserPage,            &kAuditPage,         &kSelectOrganizations, &kAnyUser,
           &kDistinctRoles,  &kUserWithRole,        &kUpsertOrganizations, &kUpsertUsers,     &kDeleteRolesOf,
-          &kInsertRoles,    &kPing};
+          &kInsertRoles,    &kQueueOutbox, &kClaimOutbox, &kDeleteOutbox, &kRescheduleOutbox,
+          &kOutboxStats,    &kPing};
 }
 
 }  // namespace useradmin::pg::sql

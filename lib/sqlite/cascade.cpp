@@ -55,6 +55,26 @@ constexpr const char* kReassignUsers = USERADMIN_SUBTREE
     " WHERE suspended_by_org_id = ?1 AND status = 'suspended'"
     "   AND organization_id IN (SELECT id FROM subtree WHERE blocker IS NOT NULL)";
 
+// The outbox entry of each user about to change (when the cascade asks for
+// them), like the audit events: one INSERT ... SELECT before the UPDATE,
+// with the status and version the UPDATE is about to write. OR REPLACE on
+// the UNIQUE user_id replaces a pending entry (the latest state wins),
+// keeping its first enqueue time.
+#define USERADMIN_CASCADE_OUTBOX(status)                                                                          \
+  "INSERT OR REPLACE INTO directory_outbox (user_id, external_id, status, user_version, enqueued_at,"          \
+  "                                         next_attempt_at, attempts, last_error) " USERADMIN_SUBTREE          \
+  "SELECT u.id, COALESCE(u.external_id, u.id), '" status "', u.version + 1,"                                   \
+  "       COALESCE((SELECT p.enqueued_at FROM directory_outbox AS p WHERE p.user_id = u.id), ?2), ?2, 0, ''" \
+  "  FROM users AS u "
+
+constexpr const char* kSuspendOutbox = USERADMIN_CASCADE_OUTBOX("suspended")
+    "WHERE u.status = 'active' AND u.organization_id IN (SELECT id FROM subtree)";
+
+constexpr const char* kReactivateOutbox = USERADMIN_CASCADE_OUTBOX("active")
+    "JOIN subtree ON subtree.id = u.organization_id"
+    " WHERE u.suspended_by_org_id = ?1 AND u.status = 'suspended' AND subtree.blocker IS NULL";
+
+#undef USERADMIN_CASCADE_OUTBOX
 #undef USERADMIN_CASCADE_AUDIT
 #undef USERADMIN_SUBTREE
 
@@ -81,6 +101,14 @@ Status appendCascadeEvents(Connection& c, const char* sql, const Cascade& cascad
   return st->run("writing the audit events of a cascade");
 }
 
+Status queueCascadeUpdates(Connection& c, const char* sql, const Cascade& cascade) {
+  if (!cascade.queue_directory_updates) return okStatus();
+  auto st = c.statement(sql);
+  if (!st) return std::move(st).error();
+  bindCascade(*st, cascade);
+  return st->run("queueing the directory updates of a cascade");
+}
+
 // Runs an UPDATE ... RETURNING id; the ids, ascending.
 Result<std::vector<std::string>> changeUsers(Connection& c, const char* sql, const Cascade& cascade) {
   auto st = c.statement(sql);
@@ -102,12 +130,14 @@ Result<std::vector<std::string>> changeUsers(Connection& c, const char* sql, con
 
 Result<std::vector<std::string>> suspendCascade(Connection& c, const Cascade& cascade) {
   if (Status audited = appendCascadeEvents(c, kSuspendAudit, cascade); !audited) return std::move(audited).error();
+  if (Status queued = queueCascadeUpdates(c, kSuspendOutbox, cascade); !queued) return std::move(queued).error();
   return changeUsers(c, kSuspendUsers, cascade);
 }
 
 Result<std::vector<std::string>> reactivateCascade(Connection& c, const Cascade& cascade) {
   if (Status audited = appendCascadeEvents(c, kReactivateAudit, cascade); !audited)
     return std::move(audited).error();
+  if (Status queued = queueCascadeUpdates(c, kReactivateOutbox, cascade); !queued) return std::move(queued).error();
   auto reactivated = changeUsers(c, kReactivateUsers, cascade);
   if (!reactivated) return reactivated;
   auto st = c.statement(kReassignUsers);

@@ -138,6 +138,27 @@ constexpr const char* kVersion4 = R"sql(
 ALTER TABLE users ADD COLUMN external_id TEXT;
 )sql";
 
+// Version 5: the directory outbox (directory.md §4). One row per user with
+// an undelivered status change (UNIQUE user_id: a newer change replaces the
+// row, the latest state wins); AUTOINCREMENT so a replaced row's id is never
+// reused and "delivered entry N" cannot remove a newer state. The relay
+// walks `directory_outbox_due` in (next_attempt_at, id) order. No foreign
+// key to users: the row only names what the directory must be told.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE directory_outbox (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id         TEXT    NOT NULL UNIQUE,
+  external_id     TEXT    NOT NULL,
+  status          TEXT    NOT NULL CHECK (status IN ('active', 'suspended')),
+  user_version    INTEGER NOT NULL,
+  enqueued_at     INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX directory_outbox_due ON directory_outbox (next_attempt_at, id);
+)sql";
+
 struct DatabaseFacts {
   std::int64_t version = 0;
   std::int64_t application_id = 0;
@@ -205,6 +226,7 @@ const std::vector<Migration>& schemaMigrations() {
       {2, "organization lifecycle columns, audit target columns, read indexes", kVersion2},
       {3, "users by status, for user listings", kVersion3},
       {4, "users.external_id, for directory sync", kVersion4},
+      {5, "directory_outbox, for the directory relay", kVersion5},
   };
   return steps;
 }

@@ -12,6 +12,7 @@
 #include "cascade.hpp"
 #include "connection.hpp"
 #include "organization_cache.hpp"
+#include "outbox.hpp"
 #include "reads.hpp"
 #include "rows.hpp"
 #include "schema.hpp"
@@ -107,6 +108,13 @@ class SqliteUnit final : public UnitOfWork {
   }
 
   Status appendAudit(const AuditEvent& event) override { return detail::insertAudit(c_, event); }
+
+  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
+    return detail::queueDirectoryUpdate(c_, update, now, due);
+  }
+
+  /// For the store's own units (the outbox writes outside UnitOfWork).
+  Connection& connection() { return c_; }
 
  private:
   Connection& c_;
@@ -215,6 +223,37 @@ class SqliteStore final : public UserStore {
     if (Status begun = snapshot.begin(); !begun) return begun;
     SqliteView view(reader.connection());
     return work(view);
+  }
+
+  // The outbox: claims and stats read a reader's snapshot (never waiting
+  // for the writer); the two writes are small units through the writer's
+  // queue, so they share its batched commits.
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    ReaderLease reader(*this);
+    return detail::claimDirectoryUpdates(reader.connection(), now, limit);
+  }
+
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
+    if (entry_ids.empty()) return okStatus();
+    return transact([&](UnitOfWork& unit) -> Status {
+      for (const std::int64_t id : entry_ids) {
+        if (Status deleted = detail::deleteDirectoryUpdate(static_cast<SqliteUnit&>(unit).connection(), id); !deleted)
+          return deleted;
+      }
+      return okStatus();
+    });
+  }
+
+  Status rescheduleDirectoryUpdate(std::int64_t entry_id, Timestamp next_attempt_at, std::string_view error) override {
+    return transact([&](UnitOfWork& unit) {
+      return detail::rescheduleDirectoryUpdate(static_cast<SqliteUnit&>(unit).connection(), entry_id, next_attempt_at,
+                                               error);
+    });
+  }
+
+  Result<OutboxStats> directoryOutboxStats() override {
+    ReaderLease reader(*this);
+    return detail::directoryOutboxStats(reader.connection());
   }
 
   Status health() const { return watch_->check(); }

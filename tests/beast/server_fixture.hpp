@@ -60,6 +60,16 @@ class SlowStore final : public UserStore {
   Status seed(const Dataset& data) override { return inner_.seed(data); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
   Status read(const ReadWork& work) override { return inner_.read(work); }
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    return inner_.claimDirectoryUpdates(now, limit);
+  }
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& ids) override {
+    return inner_.markDirectoryUpdatesDelivered(ids);
+  }
+  Status rescheduleDirectoryUpdate(std::int64_t id, Timestamp next, std::string_view error) override {
+    return inner_.rescheduleDirectoryUpdate(id, next, error);
+  }
+  Result<OutboxStats> directoryOutboxStats() override { return inner_.directoryOutboxStats(); }
 
  private:
   UserStore& inner_;

@@ -334,29 +334,92 @@ TEMPLATE_LIST_TEST_CASE("rule 12: a structured directory failure reaches the cal
   CHECK(h.audit().back().note.find("directory scim: rejected (HTTP 409)") != std::string::npos);
 }
 
-TEMPLATE_LIST_TEST_CASE("lifecycle §3.3: a cascade stops telling a directory that is down after its first failure",
-                        "[lifecycle][suspend_organization][directory]", AllStores) {
+TEMPLATE_LIST_TEST_CASE("lifecycle §3.3: with a directory, a cascade queues its users in the outbox instead of calling",
+                        "[lifecycle][suspend_organization][directory][outbox]", AllStores) {
   class Directory final : public DirectorySync {
    public:
     Status userStatusChanged(const User&) override {
       ++calls;
-      return Error::directoryFailed({"scim", reason, std::nullopt, std::nullopt}, "down");
+      return okStatus();
     }
-    DirectoryFailureReason reason = DirectoryFailureReason::unreachable;
     int calls = 0;
   } directory;
   const Dataset d = lifecycleDataset();
   Harness h(TestType::make(defaultPolicy()), d, defaultPolicy(), &directory);
+  int wakes = 0;
+  h.service = std::make_unique<ReactivationService>(
+      ServiceDeps{h.store(), *h.authorizer, h.clock, &directory, [&wakes] { ++wakes; }});
   auto suspended = h.suspendOrg(h.actor("usr_root"), "org_r1");
   REQUIRE(suspended);
   REQUIRE(suspended->changed_user_ids.size() > 1);
-  CHECK(directory.calls == 1);  // the cascade itself stands
-  // A refusal (the directory is up) does not stop the others being told.
-  directory.reason = DirectoryFailureReason::rejected;
-  directory.calls = 0;
+  CHECK(directory.calls == 0);  // not inside the request
+  CHECK(wakes == 1);
+  auto entries = h.store().claimDirectoryUpdates(h.clock.now(), 1000);
+  REQUIRE(entries);
+  REQUIRE(entries->size() == suspended->changed_user_ids.size());
+  for (const auto& e : *entries) {
+    CHECK(e.update.status == UserStatus::suspended);
+    CHECK(e.update.user_version == h.user(e.update.user_id).version);
+  }
   auto back = h.reactivateOrg(h.actor("usr_root"), "org_r1");
   REQUIRE(back);
-  CHECK(directory.calls == static_cast<int>(back->changed_user_ids.size()));
+  CHECK(directory.calls == 0);
+  CHECK(wakes == 2);
+  entries = h.store().claimDirectoryUpdates(h.clock.now(), 1000);
+  REQUIRE(entries);
+  // Each user's entry is replaced by its latest state: those the
+  // reactivation restored are active; one still held by the suspended
+  // org_c2 keeps its pending "suspended".
+  REQUIRE(entries->size() == suspended->changed_user_ids.size());
+  std::size_t active = 0;
+  for (const auto& e : *entries) {
+    CHECK(e.update.status == h.user(e.update.user_id).status);
+    CHECK(e.update.user_version <= h.user(e.update.user_id).version);
+    if (e.update.status == UserStatus::active) ++active;
+  }
+  CHECK(active == back->changed_user_ids.size());
+}
+
+TEMPLATE_LIST_TEST_CASE("lifecycle §3.3: without a directory, a cascade queues nothing",
+                        "[lifecycle][suspend_organization][directory][outbox]", AllStores) {
+  const Dataset d = lifecycleDataset();
+  Harness h(TestType::make(defaultPolicy()), d);
+  auto suspended = h.suspendOrg(h.actor("usr_root"), "org_r1");
+  REQUIRE(suspended);
+  REQUIRE_FALSE(suspended->changed_user_ids.empty());
+  auto stats = h.store().directoryOutboxStats();
+  REQUIRE(stats);
+  CHECK(stats->pending == 0);
+}
+
+TEMPLATE_LIST_TEST_CASE("rule 12: the undo of a failed call queues the restored state in the outbox",
+                        "[lifecycle][suspend_user][rule12][directory][outbox]", AllStores) {
+  class Directory final : public DirectorySync {
+   public:
+    Status userStatusChanged(const User&) override {
+      return Error::directoryFailed({"scim", DirectoryFailureReason::timeout, std::nullopt, std::nullopt}, "timeout");
+    }
+  } directory;
+  const Dataset d = lifecycleDataset();
+  Harness h(TestType::make(defaultPolicy()), d, defaultPolicy(), &directory);
+  int wakes = 0;
+  h.service = std::make_unique<ReactivationService>(
+      ServiceDeps{h.store(), *h.authorizer, h.clock, &directory, [&wakes] { ++wakes; }});
+  auto result = h.suspend(h.actor("usr_root"), "usr_r1_admin");
+  REQUIRE_FALSE(result);
+  CHECK(result.error().code == ErrorCode::external_error);
+  const User restored = h.user("usr_r1_admin");
+  CHECK(restored.status == UserStatus::active);
+  CHECK(wakes == 1);
+  // A timed-out call may land late upstream: the compensation waits 5 s.
+  auto entries = h.store().claimDirectoryUpdates(h.clock.now() + std::chrono::milliseconds(4999), 10);
+  REQUIRE(entries);
+  CHECK(entries->empty());
+  entries = h.store().claimDirectoryUpdates(h.clock.now() + std::chrono::milliseconds(5000), 10);
+  REQUIRE(entries);
+  REQUIRE(entries->size() == 1);
+  CHECK((*entries)[0].update == DirectoryUpdate{"usr_r1_admin", "usr_r1_admin", UserStatus::active, restored.version});
+  CHECK((*entries)[0].enqueued_at == h.clock.now());
 }
 
 TEMPLATE_LIST_TEST_CASE("lifecycle §2.4: 32 threads suspending one user produce exactly one success",

@@ -35,6 +35,16 @@ class RacingStore final : public UserStore {
   Status seed(const Dataset& d) override { return inner_.seed(d); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
   Status read(const ReadWork& work) override { return inner_.read(work); }
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    return inner_.claimDirectoryUpdates(now, limit);
+  }
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& ids) override {
+    return inner_.markDirectoryUpdatesDelivered(ids);
+  }
+  Status rescheduleDirectoryUpdate(std::int64_t id, Timestamp next, std::string_view error) override {
+    return inner_.rescheduleDirectoryUpdate(id, next, error);
+  }
+  Result<OutboxStats> directoryOutboxStats() override { return inner_.directoryOutboxStats(); }
   int races = 0;
 
  private:
@@ -62,6 +72,9 @@ class RacingStore final : public UserStore {
       return unit_.reactivateCascade(c);
     }
     Status appendAudit(const AuditEvent& e) override { return unit_.appendAudit(e); }
+    Status queueDirectoryUpdate(const DirectoryUpdate& u, Timestamp now, Timestamp due) override {
+      return unit_.queueDirectoryUpdate(u, now, due);
+    }
 
    private:
     UnitOfWork& unit_;

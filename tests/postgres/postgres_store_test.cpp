@@ -38,12 +38,12 @@ TEST_CASE("postgres store: an empty schema is migrated to the current version an
     CHECK_FALSE(store->findUser("usr_root").value().has_value());
     REQUIRE(store->seed(standardDataset()));
   }
-  CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "1");
+  CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "2");
   CHECK(queryOne(schema, "SELECT count(*) FROM useradmin_schema") == "1");
   CHECK(queryOne(schema, "SELECT to_regclass('audit_events') IS NOT NULL") == "t");
   auto again = openOrThrow(postgresOptions(schema));
   CHECK(again->findUser("usr_c1_target").value().has_value());
-  CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "1");
+  CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "2");
 }
 
 TEST_CASE("postgres store: a schema newer than the library is refused and left untouched", "[postgres][migration]") {
@@ -86,7 +86,7 @@ TEST_CASE("postgres store: instances opening an empty schema at once migrate it 
   }
   for (auto& t : threads) t.join();
   CHECK(failures.load() == 0);
-  CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "1");
+  CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "2");
   CHECK(queryOne(schema, "SELECT count(*) FROM useradmin_schema") == "1");
 }
 

@@ -16,7 +16,7 @@ std::vector<std::vector<std::string>> schemaOf(RawDb& db) {
 
 // The schema version this library writes: bump it with every new migration
 // (the runner test below checks it against the migration list).
-constexpr std::int64_t kLatestVersion = 4;
+constexpr std::int64_t kLatestVersion = 5;
 std::int64_t latestVersion() { return kLatestVersion; }
 
 }  // namespace
@@ -28,12 +28,12 @@ TEST_CASE("sqlite migrations: an empty file is migrated to the latest version", 
   RawDb raw(path);
   CHECK(raw.integer("PRAGMA user_version") == latestVersion());
   CHECK(raw.integer("PRAGMA application_id") == detail::kApplicationId);
-  for (const char* table : {"organizations", "users", "user_roles", "audit_events", "store_meta"}) {
+  for (const char* table : {"organizations", "users", "user_roles", "audit_events", "store_meta", "directory_outbox"}) {
     INFO(table);
     CHECK(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '") + table +
                       "'") == 1);
   }
-  for (const char* index : {"organizations_by_parent", "users_by_organization"}) {
+  for (const char* index : {"organizations_by_parent", "users_by_organization", "directory_outbox_due"}) {
     INFO(index);
     CHECK(raw.integer(std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '") + index +
                       "'") == 1);
@@ -65,6 +65,46 @@ TEST_CASE("sqlite migrations: reopening a current database changes nothing", "[s
   CHECK(schemaOf(raw) == before);
   CHECK(raw.integer("PRAGMA user_version") == latestVersion());
   CHECK(raw.integer("SELECT count(*) FROM users") == static_cast<std::int64_t>(standardDataset().users.size()));
+}
+
+TEST_CASE("sqlite migrations: a version 4 database gains the directory outbox and keeps its data",
+          "[sqlite][migration][outbox]") {
+  TempDir dir;
+  const auto path = dir.file("v4.db");
+  std::vector<std::vector<std::string>> latest_schema;
+  {
+    auto store = openOrThrow(sqliteOptions(path));
+    REQUIRE(store->seed(standardDataset()));
+  }
+  {
+    // What version 4 wrote: everything but version 5's table and index.
+    RawDb raw(path);
+    latest_schema = schemaOf(raw);
+    REQUIRE(raw.exec("DROP TABLE directory_outbox; PRAGMA user_version = 4") == SQLITE_OK);
+    REQUIRE(raw.integer("SELECT count(*) FROM sqlite_schema WHERE name LIKE 'directory_outbox%'") == 0);
+  }
+  {
+    auto store = openOrThrow(sqliteOptions(path));
+    CHECK(store->findUser("usr_c1_target").value().has_value());
+    // The new table works at once.
+    REQUIRE(store->transact([](UnitOfWork& unit) {
+      return unit.queueDirectoryUpdate({"usr_c1_target", "usr_c1_target", UserStatus::suspended, 1}, testEpoch(),
+                                       testEpoch());
+    }));
+    auto stats = store->directoryOutboxStats();
+    REQUIRE(stats);
+    CHECK(stats->pending == 1);
+  }
+  RawDb raw(path);
+  CHECK(raw.integer("PRAGMA user_version") == 5);
+  CHECK(schemaOf(raw) == latest_schema);
+  CHECK(raw.integer("SELECT count(*) FROM users") == static_cast<std::int64_t>(standardDataset().users.size()));
+  CHECK(raw.integer("SELECT count(*) FROM directory_outbox") == 1);
+  // The table refuses what the store never writes.
+  CHECK(raw.exec("INSERT INTO directory_outbox (user_id, external_id, status, user_version, enqueued_at,"
+                 " next_attempt_at) VALUES ('u', 'u', 'deleted', 1, 0, 0)") != SQLITE_OK);
+  CHECK(raw.exec("INSERT INTO directory_outbox (user_id, external_id, status, user_version, enqueued_at,"
+                 " next_attempt_at) VALUES ('usr_c1_target', 'u', 'active', 1, 0, 0)") != SQLITE_OK);
 }
 
 TEST_CASE("sqlite migrations: a file with a newer schema is refused and left untouched", "[sqlite][migration]") {

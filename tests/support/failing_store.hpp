@@ -23,6 +23,16 @@ class FailingStore final : public UserStore {
   Status seed(const Dataset& data) override { return inner_.seed(data); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_.findUser(id); }
   Status read(const ReadWork& work) override { return inner_.read(work); }
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    return inner_.claimDirectoryUpdates(now, limit);
+  }
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& ids) override {
+    return inner_.markDirectoryUpdatesDelivered(ids);
+  }
+  Status rescheduleDirectoryUpdate(std::int64_t id, Timestamp next, std::string_view error) override {
+    return inner_.rescheduleDirectoryUpdate(id, next, error);
+  }
+  Result<OutboxStats> directoryOutboxStats() override { return inner_.directoryOutboxStats(); }
   int calls() const { return calls_.load(); }
 
  private:
@@ -71,6 +81,10 @@ class FailingStore final : public UserStore {
     Status appendAudit(const AuditEvent& event) override {
       if (owner_.shouldFail()) return owner_.failure("appendAudit");
       return unit_.appendAudit(event);
+    }
+    Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
+      if (owner_.shouldFail()) return owner_.failure("queueDirectoryUpdate");
+      return unit_.queueDirectoryUpdate(update, now, due);
     }
 
    private:

@@ -3,8 +3,9 @@
 // RFC 7644 over express; this file only adds an in-memory user store, bearer
 // authentication and a small /control API to inject faults.
 //
-// usage: node server.js --token TOKEN [--cert PEM --key PEM]
-// prints "scim listening on PORT" on stdout when ready (127.0.0.1, free port);
+// usage: node server.js --token TOKEN [--port PORT] [--cert PEM --key PEM]
+// prints "scim listening on PORT" on stdout when ready (127.0.0.1, PORT or a
+// free port);
 // with --cert, PORT is https and a plain-http twin (for /control and checks)
 // follows as "scim plain on PORT".
 import fs from "node:fs";
@@ -19,8 +20,11 @@ const args = Object.fromEntries(
 
 // id -> SCIM user (as scimmy hands it to ingress, plus id and meta).
 const users = new Map();
-// Faults for PATCH /scim/Users/...: {status, delayMs, retryAfter} (reads
-// stay correct, so tests can check the directory's state); PATCH counters.
+// Faults for PATCH /scim/Users/...: {status, delayMs, retryAfter, count}
+// (reads stay correct, so tests can check the directory's state); with
+// `count`, only that many PATCHes meet the fault, then it is cleared.
+// A delayed PATCH without a status is applied after the delay (as a slow
+// directory applies a call its client gave up on). PATCH counters.
 let fault = {};
 const patches = new Map();
 
@@ -54,19 +58,41 @@ app.post("/control/fault", (req, res) => {
   res.json(fault);
 });
 app.get("/control/patches/:id", (req, res) => res.json({count: patches.get(req.params.id) ?? 0}));
+// Bulk set-up and read-back for large tests: {"ids": [...], "active": bool}
+// creates (or overwrites) users as a SCIM POST would store them; GET gives
+// every user's `active` by id, and the total PATCH count.
+app.post("/control/users", (req, res) => {
+  const now = new Date();
+  for (const id of req.body.ids)
+    users.set(id, {schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: id, active: req.body.active,
+                   id, meta: {resourceType: "User", created: now, lastModified: now}});
+  res.json({count: req.body.ids.length});
+});
+app.get("/control/users", (req, res) => {
+  const active = {};
+  for (const [id, user] of users) active[id] = user.active;
+  let total = 0;
+  for (const n of patches.values()) total += n;
+  res.json({active, patches: total});
+});
 
+// Bodies are read at once (scimmy-routers' own parser then skips), so a
+// PATCH held by a delay is applied even when its client has given up.
+app.use("/scim", express.json({type: ["application/scim+json", "application/json"], limit: "1mb"}));
 app.use("/scim", (req, res, next) => {
   if (req.method !== "PATCH") return next();
   const id = decodeURIComponent(req.path.split("/")[2] ?? "");
   patches.set(id, (patches.get(id) ?? 0) + 1);
+  const met = fault;
+  if (fault.count !== undefined && --fault.count <= 0) fault = {};
   const answer = () => {
-    if (!fault.status) return next();
-    if (fault.retryAfter !== undefined) res.set("Retry-After", String(fault.retryAfter));
-    res.status(fault.status).type("application/scim+json").send(JSON.stringify({
-      schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(fault.status),
+    if (!met.status) return next();
+    if (met.retryAfter !== undefined) res.set("Retry-After", String(met.retryAfter));
+    res.status(met.status).type("application/scim+json").send(JSON.stringify({
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(met.status),
       detail: "injected fault; secret upstream text"}));
   };
-  if (fault.delayMs) setTimeout(answer, fault.delayMs);
+  if (met.delayMs) setTimeout(answer, met.delayMs);
   else answer();
 });
 app.use("/scim", new SCIMMYRouters({
@@ -82,7 +108,7 @@ const server = args.cert
   ? https.createServer({cert: fs.readFileSync(args.cert), key: fs.readFileSync(args.key)}, app)
   : http.createServer(app);
 server.keepAliveTimeout = 60_000;
-server.listen(0, "127.0.0.1", () => {
+server.listen(Number(args.port ?? 0), "127.0.0.1", () => {
   console.log(`scim listening on ${server.address().port}`);
   if (!args.cert) return;
   const plain = http.createServer(app);
