@@ -122,7 +122,7 @@ class PostgresStore final : public UserStore {
     for (int attempt = 0; attempt <= max_retries_; ++attempt) {
       if (attempt > 0) backoff(attempt);
       c.clearRetryFlag();
-      if (auto begun = c.exec(kBeginUnit, "starting a unit of work"); !begun) return std::move(begun).error();
+      if (Status begun = begin(lease, kBeginUnit, "starting a unit of work"); !begun) return begun;
       Status status;
       try {
         UnitFlag flag;
@@ -166,7 +166,7 @@ class PostgresStore final : public UserStore {
     for (int attempt = 0; attempt <= max_retries_; ++attempt) {
       if (attempt > 0) backoff(attempt);
       c.clearRetryFlag();
-      if (auto begun = c.exec(kBeginUnit, "starting a seed"); !begun) return std::move(begun).error();
+      if (Status begun = begin(lease, kBeginUnit, "starting a seed"); !begun) return begun;
       Status written = okStatus();
       if (auto locked = c.exec(kLockForSeed, "locking the tables for a seed"); !locked) written = std::move(locked).error();
       if (written) written = pg::seedInTransaction(c, data, policy_);
@@ -190,7 +190,7 @@ class PostgresStore final : public UserStore {
     for (int attempt = 0; attempt <= max_retries_; ++attempt) {
       if (attempt > 0) backoff(attempt);
       c.clearRetryFlag();
-      if (auto begun = c.exec(kBeginRead, "starting a read"); !begun) return std::move(begun).error();
+      if (Status begun = begin(lease, kBeginRead, "starting a read"); !begun) return begun;
       Status status;
       try {
         PgView view(c);
@@ -209,7 +209,9 @@ class PostgresStore final : public UserStore {
   Result<std::optional<User>> findUser(std::string_view id) override {
     Lease lease(*this);
     if (!lease) return lease.error();
-    return pg::selectUser(lease.connection(), id);
+    auto found = pg::selectUser(lease.connection(), id);
+    if (!found && lease.revive()) found = pg::selectUser(lease.connection(), id);  // a read: safe to repeat
+    return found;
   }
 
   // The directory outbox: each call is one statement in autocommit, so
@@ -289,6 +291,13 @@ class PostgresStore final : public UserStore {
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     explicit operator bool() const { return static_cast<bool>(status_); }
+    // After a statement found the connection broken (the server restarted,
+    // an administrator ended the backend): reconnects and sets it up again.
+    // Only for a call that has not written anything yet.
+    bool revive() {
+      if (!c_->broken() || !c_->reset()) return false;
+      return static_cast<bool>(setUp(*c_, store_.schema_));
+    }
     Error error() const { return status_.error(); }
     Connection& connection() { return *c_; }
 
@@ -297,6 +306,15 @@ class PostgresStore final : public UserStore {
     std::unique_ptr<Connection> c_;
     Status status_;
   };
+
+  // BEGIN; when it finds the connection broken (nothing was sent to the
+  // server yet, so nothing can have happened), reconnects once and retries.
+  static Status begin(Lease& lease, const char* sql, std::string_view what) {
+    auto begun = lease.connection().exec(sql, what);
+    if (!begun && lease.revive()) begun = lease.connection().exec(sql, what);
+    if (!begun) return std::move(begun).error();
+    return okStatus();
+  }
 
   static void rollback(Connection& c) {
     if (!c.broken()) static_cast<void>(c.exec("ROLLBACK", "rolling back"));

@@ -210,3 +210,31 @@ TEST_CASE("postgres store: a unit that calls transact gets an error instead of a
   REQUIRE_FALSE(inner);
   CHECK(inner.error().code == ErrorCode::internal);
 }
+
+TEST_CASE("postgres store: connections ended by the server are re-established on their next use", "[postgres]") {
+  TestSchema schema;
+  auto options = postgresOptions(schema);
+  options.pool_size = 2;
+  auto store = openOrThrow(options);
+  REQUIRE(store->seed(standardDataset()));
+  // Every backend of this database but the one running the statement: the
+  // store's whole pool, as a server restart or an administrator would.
+  const std::string kill_pool =
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+      " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
+  pgExecOrThrow(schema.conninfo(), kill_pool);
+  CHECK(store->findUser("usr_c1_target").value().has_value());
+  pgExecOrThrow(schema.conninfo(), kill_pool);
+  const User before = *store->findUser("usr_c1_target").value();
+  pgExecOrThrow(schema.conninfo(), kill_pool);
+  Status changed = store->transact([&](UnitOfWork& unit) -> Status {
+    auto set = unit.compareAndSetUser(activated(before), before.version);
+    if (!set) return std::move(set).error();
+    return *set ? okStatus() : Status(Error::internal("lost"));
+  });
+  CHECK(changed);
+  pgExecOrThrow(schema.conninfo(), kill_pool);
+  CHECK(store->auditEvents().has_value());
+  CHECK(postgresStoreReady(*store));
+  CHECK(store->findUser("usr_c1_target").value()->status == UserStatus::active);
+}
