@@ -3,13 +3,16 @@
 // reactivation elsewhere in the tree waits while it runs (lifecycle §4
 // "must not stall other requests for longer than it takes").
 //
-//   useradmin-cascade-bench [--users N] [--db PATH] [--rounds R]
+//   useradmin-cascade-bench [--users N] [--db PATH] [--rounds R] [--directory 0|1]
 //
 // Seeds org_big (a reseller with N active users spread over 100 customer
 // organizations) beside org_small (a customer holding suspended users),
 // then R times: suspend org_big, reactivate org_big, each while a second
 // thread reactivates org_small's users back-to-back. Prints one line per
-// cascade and the probe's latencies before and during the cascades.
+// cascade and the probe's latencies before and during the cascades. With
+// `--directory 1` a (no-op) directory is configured, so each cascade also
+// queues one outbox entry per changed user in its transaction (nothing
+// delivers them: the suspend queues N, the reactivation replaces N).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,6 +36,7 @@ struct Options {
   int users = 100000;
   int rounds = 3;
   std::string db;
+  bool directory = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -42,6 +46,7 @@ Options parse(int argc, char** argv) {
     if (flag == "--users") o.users = std::atoi(argv[i + 1]);
     else if (flag == "--rounds") o.rounds = std::atoi(argv[i + 1]);
     else if (flag == "--db") o.db = argv[i + 1];
+    else if (flag == "--directory") o.directory = std::string(argv[i + 1]) == "1";
   }
   if (o.db.empty()) o.db = (std::filesystem::temp_directory_path() / "useradmin-cascade-bench.db").string();
   return o;
@@ -133,8 +138,10 @@ int main(int argc, char** argv) {
   auto seeded = (*store)->seed(dataset(o.users));
   if (!seeded) return std::fprintf(stderr, "seed: %s\n", seeded.error().detail.c_str()), 1;
   auto authorizer = makePolicyAuthorizer(defaultPolicy());
-  AdminService service(ServiceDeps{**store, *authorizer, systemClock(), nullptr});
-  std::printf("%d users in org_big's subtree, SQLite %s, synchronous=FULL\n", o.users, o.db.c_str());
+  auto directory = makeNoopDirectorySync();
+  AdminService service(ServiceDeps{**store, *authorizer, systemClock(), o.directory ? directory.get() : nullptr});
+  std::printf("%d users in org_big's subtree, SQLite %s, synchronous=FULL, outbox %s\n", o.users, o.db.c_str(),
+              o.directory ? "on" : "off");
 
   std::atomic<int> next{0};
   std::atomic<bool> stop{false};

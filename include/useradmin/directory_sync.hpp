@@ -12,8 +12,9 @@
 namespace useradmin {
 
 /// Receives state changes after they have been committed locally. Called
-/// from request threads, possibly concurrently; may block on the network,
-/// but is never called while a storage transaction is open.
+/// from request threads and from a DirectoryRelay's thread, possibly
+/// concurrently; may block on the network, but is never called while a
+/// storage transaction is open.
 class USERADMIN_API DirectorySync {
  public:
   DirectorySync() = default;
@@ -29,10 +30,12 @@ class USERADMIN_API DirectorySync {
   ///
   /// For a single-user operation (reactivate, suspend) an error makes the
   /// service undo the local change and answer `external_error`; the error's
-  /// `detail` is logged, never shown. For the users of an organization
-  /// cascade the call is made after the commit, one per changed user, and
-  /// an error undoes nothing (a cascade is not rolled back for one
-  /// directory refusal).
+  /// `detail` is logged, never shown. The users of an organization cascade
+  /// (and the compensations of failed calls) are queued in the store's
+  /// directory outbox instead, and a DirectoryRelay makes these calls
+  /// later, retrying failures; an error there undoes nothing (a cascade is
+  /// not rolled back for one directory refusal). A call may repeat (at
+  /// least once): it must be idempotent.
   virtual Status userStatusChanged(const User& user) = 0;
 };
 

@@ -6,6 +6,7 @@
 #if defined(USERADMIN_SERVER_PATH) && defined(USERADMIN_SCIM_SERVER_DIR)
 
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,10 @@ inline const std::string kScimToken = "scim-test-token-s3cr3t";
 class ScimService {
  public:
   // Plain http; with `cert`/`key`, https on port() and plain http on
-  // controlPort().
-  explicit ScimService(const std::string& err_path, const std::string& cert = {}, const std::string& key = {})
-      : process_("node", arguments(cert, key), err_path) {
+  // controlPort(). `listen_port` 0 takes a free port.
+  explicit ScimService(const std::string& err_path, const std::string& cert = {}, const std::string& key = {},
+                       std::uint16_t listen_port = 0)
+      : process_("node", arguments(cert, key, listen_port), err_path) {
     const std::string line = process_.waitForLine("scim listening on ");
     REQUIRE_FALSE(line.empty());
     port_ = lastNumber(line);
@@ -62,7 +64,28 @@ class ScimService {
     return r.json().at("count").as_int64();
   }
 
-  // `{"status":503}`, `{"delayMs":2000}`, `{}` (no fault)...
+  // Creates (or overwrites) many users at once, without SCIM requests.
+  void createUsers(const std::vector<std::string>& ids, bool active) {
+    std::string body = R"({"active":)" + std::string(active ? "true" : "false") + R"(,"ids":[)";
+    for (std::size_t i = 0; i < ids.size(); ++i) body += (i ? ",\"" : "\"") + ids[i] + "\"";
+    body += "]}";
+    HttpClient c(control_port_, std::chrono::seconds(10), BodyEnding::as_sent);
+    const auto r = c.request(http::verb::post, "/control/users", {{"Content-Type", "application/json"}}, body);
+    REQUIRE(r.status == 200);
+  }
+
+  // Every user's `active` by id, as the service holds it.
+  std::map<std::string, bool> allActive() {
+    HttpClient c(control_port_, std::chrono::seconds(10), BodyEnding::as_sent);
+    const auto r = c.request(http::verb::get, "/control/users");
+    REQUIRE(r.status == 200);
+    const boost::json::value body = r.json();  // kept alive: the loop reads into it
+    std::map<std::string, bool> out;
+    for (const auto& [id, active] : body.at("active").as_object()) out[std::string(id)] = active.as_bool();
+    return out;
+  }
+
+  // `{"status":503}`, `{"delayMs":2000}`, `{"status":409,"count":1}`, `{}` (no fault)...
   void setFault(const std::string& json) {
     HttpClient c(control_port_, std::chrono::seconds(10), BodyEnding::as_sent);
     const auto r = c.request(http::verb::post, "/control/fault", {{"Content-Type", "application/json"}}, json);
@@ -74,8 +97,9 @@ class ScimService {
   static std::uint16_t lastNumber(const std::string& line) {
     return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(' ') + 1)));
   }
-  static std::vector<std::string> arguments(const std::string& cert, const std::string& key) {
+  static std::vector<std::string> arguments(const std::string& cert, const std::string& key, std::uint16_t port) {
     std::vector<std::string> args = {std::string(USERADMIN_SCIM_SERVER_DIR) + "/server.js", "--token", kScimToken};
+    if (port != 0) args.insert(args.end(), {"--port", std::to_string(port)});
     if (!cert.empty()) args.insert(args.end(), {"--cert", cert, "--key", key});
     return args;
   }
