@@ -27,11 +27,12 @@ using pg::Connection;
 // `UPDATE ... WHERE version = expected`, which waits for a concurrent
 // writer of the row and then re-checks the version against the committed
 // row (a loser changes nothing and the core decides again: rule 10). The
-// organization chain a unit reads is share-locked (kSelectChainLocked), so
-// an organization's state a unit decided on cannot change before it
-// commits; cascades update the organization first (waiting for those
-// units) and then change the users with a fresh statement snapshot that
-// includes every unit that committed before. SERIALIZABLE was tried first:
+// organizations of every chain a unit reads are locked shared (advisory
+// locks, kLockChainShared), so an organization's state a unit decided on
+// cannot change before it commits; a unit changing an organization (a
+// cascade) takes its lock exclusively first, waiting for those units, and
+// then changes the users with a fresh statement snapshot that includes
+// every unit that committed before. SERIALIZABLE was tried first:
 // it is correct too, but its index-page predicate locks made about a third
 // of the reactivations of *distinct* users fail with 40001 under load
 // (their non-HOT updates insert index entries into pages neighbours read),

@@ -313,7 +313,13 @@ Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
 Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock) {
   Params p;
   p.text(id).integer(sql::kMaxChainLength);
-  auto r = c.run(lock ? sql::kSelectChainLocked : sql::kSelectChain, p, "reading an organization chain");
+  // Lock first, then read with a fresh statement snapshot (READ COMMITTED):
+  // the chain read is what the lock holder changed last, if anything.
+  if (lock) {
+    if (auto locked = c.run(sql::kLockChainShared, p, "locking an organization chain"); !locked)
+      return std::move(locked).error();
+  }
+  auto r = c.run(sql::kSelectChain, p, "reading an organization chain");
   if (!r) return std::move(r).error();
   std::vector<Organization> chain;
   for (int i = 0; i < r->rows(); ++i) {
@@ -361,6 +367,12 @@ Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t exp
 }
 
 Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version) {
+  {
+    Params lock;
+    lock.text(org.id);
+    if (auto locked = c.run(sql::kLockOrganization, lock, "locking an organization"); !locked)
+      return std::move(locked).error();
+  }
   Params p;
   organizationFields(p, org).integer(expected_version);
   auto r = c.run(sql::kCompareAndSetOrganization, p, "updating an organization");

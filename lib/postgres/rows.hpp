@@ -21,10 +21,13 @@ namespace useradmin::pg {
 std::vector<std::string> parseTextArray(std::string_view text);
 
 Result<std::optional<User>> selectUser(Connection& c, std::string_view id);
-/// `[org, ..., root]`; with `lock`, every organization is share-locked
-/// until the transaction ends (units of work).
+/// `[org, ..., root]`; with `lock`, every organization's advisory lock is
+/// taken shared until the transaction ends (units of work), then the chain
+/// is read.
 Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock = false);
 Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version);
+/// Takes the organization's advisory lock exclusively (waiting for every
+/// unit that read its chain), then compare-and-sets.
 Result<bool> compareAndSetOrganization(Connection& c, const Organization& org, std::int64_t expected_version);
 Result<std::vector<std::string>> suspendCascade(Connection& c, const Cascade& cascade);
 Result<std::vector<std::string>> reactivateCascade(Connection& c, const Cascade& cascade);

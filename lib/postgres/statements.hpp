@@ -37,22 +37,25 @@ inline constexpr Sql kSelectChain{
     "   FROM chain JOIN organizations AS o ON o.id = chain.parent_id WHERE chain.depth < $2)"
     " SELECT " USERADMIN_PG_ORG_COLUMNS " FROM chain ORDER BY depth"};
 
-// The same chain for units of work, each organization share-locked (its
-// latest committed version, after waiting for a writer): a unit that
-// decided on an organization's state keeps that state until it commits,
-// so a cascade's UPDATE of the organization waits for it, and a unit
-// arriving after the cascade's UPDATE reads the organization as the
-// cascade left it.
-inline constexpr Sql kSelectChainLocked{
-    "ua_select_chain_locked",
+// Organization locks for units of work: transaction-level advisory locks
+// keyed by (kOrgLockSpace, hashtext(id)), shared by every unit that read
+// the organization's chain, exclusive for a unit that changes the
+// organization. Advisory, not row locks, because waiting for them assigns
+// no transaction id: a cascade that waits for the units holding its
+// organization gets its xid (the audit horizon key) only after they have
+// committed, so the log lists their changes before the cascade's.
+#define USERADMIN_PG_ORG_LOCK_SPACE "1430340685"
+inline constexpr Sql kLockChainShared{
+    "ua_lock_chain_shared",
     "WITH RECURSIVE chain (depth, id, parent_id) AS ("
     " SELECT 0, id, parent_id FROM organizations WHERE id = $1"
     " UNION ALL"
     " SELECT chain.depth + 1, o.id, o.parent_id"
     "   FROM chain JOIN organizations AS o ON o.id = chain.parent_id WHERE chain.depth < $2)"
-    " SELECT o.id, o.name, o.type, o.parent_id, o.suspended, o.deleted, o.suspended_at, o.suspended_by,"
-    "        o.updated_at, o.version"
-    "   FROM chain JOIN organizations AS o ON o.id = chain.id ORDER BY chain.depth FOR SHARE OF o"};
+    " SELECT count(pg_advisory_xact_lock_shared(" USERADMIN_PG_ORG_LOCK_SPACE ", hashtext(id))) FROM chain"};
+inline constexpr Sql kLockOrganization{
+    "ua_lock_org", "SELECT pg_advisory_xact_lock(" USERADMIN_PG_ORG_LOCK_SPACE ", hashtext($1::text))"};
+#undef USERADMIN_PG_ORG_LOCK_SPACE
 
 inline constexpr Sql kCompareAndSetUser{
     "ua_cas_user",
@@ -231,7 +234,7 @@ inline constexpr Sql kPing{"ua_ping", "SELECT 1"};
 
 /// Every statement above, prepared on each connection.
 inline std::vector<const Sql*> all() {
-  return {&kSelectUser,     &kSelectChain, &kSelectChainLocked,         &kCompareAndSetUser, &kSelectRoles,
+  return {&kSelectUser,     &kSelectChain, &kLockChainShared, &kLockOrganization,         &kCompareAndSetUser, &kSelectRoles,
           &kCompareAndSetOrganization, &kInsertAudit, &kSuspendCascade, &kReactivateCascade, &kReassignCascade,
           &kSelectSubtree,  &kUserPage,            &kAuditPage,         &kSelectOrganizations, &kAnyUser,
           &kDistinctRoles,  &kUserWithRole,        &kUpsertOrganizations, &kUpsertUsers,     &kDeleteRolesOf,
