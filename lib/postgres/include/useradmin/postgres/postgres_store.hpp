@@ -38,7 +38,8 @@ struct PostgresStoreOptions {
 /// schema (version table `useradmin_schema`) first. Every unit of work runs
 /// in its own READ COMMITTED transaction on a pooled connection: changes
 /// are compare-and-sets on `version`, the organization chains a unit reads
-/// are share-locked until it commits, and a unit is run again after a
+/// are locked shared (advisory locks) until it commits, a change of an
+/// organization locks it exclusively, and a unit is run again after a
 /// deadlock or serialization failure. Reads run in REPEATABLE READ READ
 /// ONLY transactions (one snapshot, never waiting). See docs/storage.md.
 /// There is no cache: every decision reads the committed state, so several
