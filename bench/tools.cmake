@@ -11,6 +11,10 @@ if(TARGET useradmin::sqlite AND TARGET useradmin::jwt)
   add_executable(useradmin-load-setup load/load_setup.cpp)
   target_link_libraries(useradmin-load-setup PRIVATE useradmin::core useradmin::sqlite useradmin::jwt)
   useradmin_set_warnings(useradmin-load-setup)
+  if(TARGET useradmin::postgres)  # --db postgresql://... (bench/load/postgres.sh)
+    target_link_libraries(useradmin-load-setup PRIVATE useradmin::postgres)
+    target_compile_definitions(useradmin-load-setup PRIVATE USERADMIN_LOAD_WITH_POSTGRES)
+  endif()
 endif()
 
 # A few-second version of the load test keeps it from rotting: ctest runs it

@@ -7,7 +7,7 @@
 //   root=<token for usr_root>
 //   support=<token for usr_support>
 //
-//   useradmin-load-setup --db PATH --users N --secret-file FILE [--durability full|normal]
+//   useradmin-load-setup --db PATH|postgresql://... --users N --secret-file FILE [--durability full|normal]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +20,9 @@
 #include "useradmin/fixture.hpp"
 #include "useradmin/jwt/jwt_issuer.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
+#ifdef USERADMIN_LOAD_WITH_POSTGRES
+#include "useradmin/postgres/postgres_store.hpp"
+#endif
 
 using namespace useradmin;
 
@@ -106,10 +109,21 @@ int main(int argc, char** argv) {
     data.users.push_back(user("usr_" + std::to_string(i), customers[static_cast<std::size_t>(i) % customers.size()],
                               {"support"}, UserStatus::suspended, now));
 
-  SqliteStoreOptions options;
-  options.path = db;
-  options.durability = durability == "normal" ? SqliteDurability::normal : SqliteDurability::full;
-  auto store = openSqliteStore(options);
+  Result<std::unique_ptr<UserStore>> store = Error::internal("no store");
+#ifdef USERADMIN_LOAD_WITH_POSTGRES
+  if (isPostgresUri(db)) {
+    PostgresStoreOptions options;
+    options.conninfo = db;
+    options.pool_size = 1;
+    store = openPostgresStore(options);
+  } else
+#endif
+  {
+    SqliteStoreOptions options;
+    options.path = db;
+    options.durability = durability == "normal" ? SqliteDurability::normal : SqliteDurability::full;
+    store = openSqliteStore(options);
+  }
   if (!store) {
     std::cerr << "cannot open " << db << ": " << store.error().detail << "\n";
     return 1;

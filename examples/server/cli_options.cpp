@@ -144,13 +144,17 @@ bool parseRate(const std::string& text, double& per_second) {
 std::string usageText(const std::string& program) {
   return "Usage: " + program + R"( [OPTIONS]
 
-Serves PATCH {base}/users/{id}/reactivate over HTTP/1.1 on a SQLite database.
+Serves PATCH {base}/users/{id}/reactivate over HTTP/1.1 on a SQLite or PostgreSQL database.
 
 Contract options:
   --listen HOST:PORT            address to listen on (default 127.0.0.1:8080; port 0
                                 picks a free port); prints "listening on http://HOST:PORT"
-  --db PATH                     SQLite database file, created and migrated if absent
-                                (default useradmin.db, or DIR/useradmin.db with --demo)
+  --db PATH|URI                 SQLite database file, created and migrated if absent
+                                (default useradmin.db, or DIR/useradmin.db with --demo);
+                                or a PostgreSQL database as a libpq URI, postgresql://...
+                                or postgres://... (e.g. postgresql:///useradmin?host=/run/pg),
+                                its schema created and migrated if absent; instances
+                                given the same database serve as one
   --seed FILE.json              load organizations and users from a fixture before
                                 serving (all or nothing)
   --jwt-hs256-secret-file FILE  trust HS256 tokens signed with the file's contents
@@ -171,6 +175,7 @@ Extensions:
   --demo-dir DIR                where --demo keeps its files (default ./useradmin-demo)
   --workers N                   threads running library calls (default max(64, 2 x cores))
   --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
+  --db-pool N                   PostgreSQL connections this instance keeps (default 16)
   --max-connections N           concurrent connections (default 4096); at the limit the
                                 longest-idle keep-alive connection is closed to make
                                 room, else the newcomer is answered 503
@@ -283,6 +288,7 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       {"--threads", [&](const std::string& v) { return parseSize(v, 1, 1024, o.threads); }},
       {"--demo-dir", [&](const std::string& v) { return !v.empty() && (o.demo_dir = v, true); }},
       {"--workers", [&](const std::string& v) { return parseSize(v, 1, 4096, o.workers); }},
+      {"--db-pool", [&](const std::string& v) { return parseSize(v, 1, 1024, o.db_pool); }},
       {"--durability",
        [&](const std::string& v) {
          if (v == "full") o.durability = SqliteDurability::full;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -33,6 +34,9 @@
 #include "useradmin/policy.hpp"
 #include "useradmin/admin_service.hpp"
 #include "useradmin/sqlite/sqlite_store.hpp"
+#ifdef USERADMIN_SERVER_WITH_POSTGRES
+#include "useradmin/postgres/postgres_store.hpp"
+#endif
 #include "useradmin/user_store.hpp"
 
 namespace {
@@ -280,19 +284,40 @@ int run(const CliOptions& o) {
   if (std::string refused = loadStartData(o, policy, start_data); !refused.empty()) return runtimeError(refused);
   if (std::string unusable = server::checkListenAddress(o.host, o.port); !unusable.empty())
     return runtimeError(unusable);
-  server::CreatedDatabaseGuard created_database(db_path);
-
-  // Storage.
-  SqliteStoreOptions store_options;
-  store_options.path = db_path;
-  store_options.durability = o.durability;
-  store_options.policy = &policy;
-  // Storage events: as before in text (the store's own line), in the JSON
-  // format otherwise.
-  if (o.log_format == beast::LogFormat::json)
-    store_options.log = [](const std::string& line) { logger().error("storage event", {{"detail", line}}); };
-  auto store = openSqliteStore(store_options);
-  if (!store) return runtimeError("cannot open database " + db_path + ": " + describe(store.error()));
+  // Storage: a postgresql:// or postgres:// URI is a PostgreSQL database
+  // (shared by every instance given it), anything else a SQLite file.
+  const bool postgres = server::isPostgresUri(db_path);
+  std::optional<server::CreatedDatabaseGuard> created_database;
+  if (!postgres) created_database.emplace(db_path);
+  Result<std::unique_ptr<UserStore>> store = Error::internal("no store");
+  std::function<bool()> ready_check;
+  if (postgres) {
+#ifdef USERADMIN_SERVER_WITH_POSTGRES
+    PostgresStoreOptions store_options;
+    store_options.conninfo = db_path;
+    store_options.policy = &policy;
+    store_options.pool_size = o.db_pool;
+    store = openPostgresStore(store_options);
+    if (store) ready_check = [&db = **store] { return postgresStoreReady(db); };
+#else
+    return runtimeError("this useradmin-server was built without PostgreSQL support (USERADMIN_WITH_POSTGRES)");
+#endif
+  } else {
+    SqliteStoreOptions store_options;
+    store_options.path = db_path;
+    store_options.durability = o.durability;
+    store_options.policy = &policy;
+    // Storage events: as before in text (the store's own line), in the JSON
+    // format otherwise.
+    if (o.log_format == beast::LogFormat::json)
+      store_options.log = [](const std::string& line) { logger().error("storage event", {{"detail", line}}); };
+    store = openSqliteStore(store_options);
+    // Readiness: the database files are the ones the store opened (a
+    // deleted or replaced WAL turns it false).
+    if (store) ready_check = [&db = **store] { return sqliteStoreReady(db); };
+  }
+  if (!store)
+    return runtimeError("cannot open database " + server::redactedDatabase(db_path) + ": " + describe(store.error()));
   if (std::string refused = seedStore(**store, o, start_data); !refused.empty()) return runtimeError(refused);
 
   // The library.
@@ -338,9 +363,9 @@ int run(const CliOptions& o) {
       return static_cast<std::uint64_t>(std::max<std::int64_t>(0, relay->stats().pending));
     };
   }
-  // Readiness (GET /readyz): not draining, and the database files are the
-  // ones the store opened (a deleted or replaced WAL turns it false).
-  options.ready_check = [&db = **store] { return sqliteStoreReady(db); };
+  // Readiness (GET /readyz): not draining, and the store can serve (SQLite:
+  // its files are intact; PostgreSQL: a pooled connection answers).
+  options.ready_check = ready_check;
   options.client_rate_limit =
       rateLimit(o.rate_limit_ip, o.demo ? std::optional<beast::RateLimit>(beast::RateLimit{50, 100}) : std::nullopt);
   options.actor_rate_limit =
@@ -348,7 +373,7 @@ int run(const CliOptions& o) {
   auto started = beast::Server::start(options, {service, *verifier, systemClock()});
   if (!started) return runtimeError(describe(started.error()));
   beast::Server& http = **started;
-  created_database.keep();
+  if (created_database) created_database->keep();
   // Entries left by an earlier run (even one killed) go out now.
   if (relay) relay->start();
 
@@ -373,7 +398,7 @@ int run(const CliOptions& o) {
     demo.secret = demo_secret;
     demo.issuer = o.issuer;
     demo.audience = o.audience;
-    demo.db_path = db_path;
+    demo.db_path = server::redactedDatabase(db_path);
     demo.secret_path = *secret_path;
     server::printDemo(std::cout, demo);
   }

@@ -66,4 +66,19 @@ CreatedDatabaseGuard::~CreatedDatabaseGuard() {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path_ + suffix).c_str());
 }
 
+bool isPostgresUri(const std::string& db) {
+  return db.rfind("postgresql://", 0) == 0 || db.rfind("postgres://", 0) == 0;
+}
+
+std::string redactedDatabase(const std::string& db) {
+  if (!isPostgresUri(db)) return db;
+  const std::size_t authority = db.find("://") + 3;
+  const std::size_t end = db.find_first_of("/?", authority);
+  const std::size_t at = db.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < authority) return db;
+  const std::size_t colon = db.find(':', authority);
+  if (colon == std::string::npos || colon > at) return db;
+  return db.substr(0, colon + 1) + "***" + db.substr(at);
+}
+
 }  // namespace useradmin::server

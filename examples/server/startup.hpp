@@ -35,6 +35,13 @@ class CreatedDatabaseGuard {
   bool created_;
 };
 
+/// Whether `--db` names a PostgreSQL database (a libpq URI starting with
+/// postgresql:// or postgres://) rather than a SQLite file.
+bool isPostgresUri(const std::string& db);
+
+/// `--db` for messages: a URI's password replaced by "***".
+std::string redactedDatabase(const std::string& db);
+
 }  // namespace useradmin::server
 
 #endif  // USERADMIN_EXAMPLES_SERVER_STARTUP_HPP

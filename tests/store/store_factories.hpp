@@ -25,7 +25,15 @@ struct MemoryStoreFactory {
 
 }  // namespace useradmin::test
 
-#ifdef USERADMIN_TEST_WITH_SQLITE
+#if defined(USERADMIN_TEST_WITH_SQLITE) && defined(USERADMIN_TEST_WITH_POSTGRES)
+#include "store/postgres_store_factory.hpp"
+#include "store/sqlite_store_factory.hpp"
+namespace useradmin::test {
+// The PostgreSQL instances run only in the ctest entry store.postgres
+// (they need the fixture's cluster; see tests/CMakeLists.txt).
+using AllStores = std::tuple<MemoryStoreFactory, SqliteStoreFactory, PostgresStoreFactory>;
+}
+#elif defined(USERADMIN_TEST_WITH_SQLITE)
 #include "store/sqlite_store_factory.hpp"
 namespace useradmin::test {
 using AllStores = std::tuple<MemoryStoreFactory, SqliteStoreFactory>;
