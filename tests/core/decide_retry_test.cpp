@@ -39,6 +39,9 @@ class LosingUnit final : public UnitOfWork {
     return inner_.reactivateCascade(c);
   }
   Status appendAudit(const AuditEvent& event) override { return inner_.appendAudit(event); }
+  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
+    return inner_.queueDirectoryUpdate(update, now, due);
+  }
 
  private:
   UnitOfWork& inner_;
@@ -58,6 +61,16 @@ class LosingStore final : public UserStore {
   Status seed(const Dataset& data) override { return inner_->seed(data); }
   Status read(const ReadWork& work) override { return inner_->read(work); }
   Result<std::optional<User>> findUser(std::string_view id) override { return inner_->findUser(id); }
+  Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    return inner_->claimDirectoryUpdates(now, limit);
+  }
+  Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& ids) override {
+    return inner_->markDirectoryUpdatesDelivered(ids);
+  }
+  Status rescheduleDirectoryUpdate(std::int64_t id, Timestamp next, std::string_view error) override {
+    return inner_->rescheduleDirectoryUpdate(id, next, error);
+  }
+  Result<OutboxStats> directoryOutboxStats() override { return inner_->directoryOutboxStats(); }
 
   std::atomic<int> losses{0};
   std::atomic<int> units{0};
