@@ -111,7 +111,7 @@ Status setUp(Connection& c, const std::string& schema) {
 class PostgresStore final : public UserStore {
  public:
   PostgresStore(std::vector<std::unique_ptr<Connection>> connections, const PostgresStoreOptions& options)
-      : policy_(*options.policy), schema_(options.schema), max_retries_(options.max_retries),
+      : policy_(*options.policy), conninfo_(options.conninfo), schema_(options.schema), max_retries_(options.max_retries),
         idle_(std::move(connections)) {}
 
   Status transact(const Work& work) override {
@@ -216,14 +216,41 @@ class PostgresStore final : public UserStore {
   }
 
   // The directory outbox: each call is one statement in autocommit, so
-  // atomic on its own. Every instance of a fleet running a relay claims
-  // the same entries (claiming marks nothing), so with several relays an
-  // entry may be delivered more than once; a delivery is a state ("user X
-  // is now S as of version V"), so a repeat changes nothing.
+  // atomic on its own. Claiming marks nothing, so in a fleet only the
+  // instance holding the relay lead claims (see holdRelayLead); the others
+  // get nothing and stand by. Were two to deliver for a moment (a lead
+  // lost mid-round), a delivery is a state ("user X is now S as of version
+  // V") that the relay re-checks after the call, so a repeat changes
+  // nothing.
   Result<std::vector<OutboxEntry>> claimDirectoryUpdates(Timestamp now, std::size_t limit) override {
+    auto lead = holdRelayLead();
+    if (!lead) return std::move(lead).error();
+    if (!*lead) return std::vector<OutboxEntry>{};
     Lease lease(*this);
     if (!lease) return lease.error();
     return pg::claimDirectoryUpdates(lease.connection(), now, limit);
+  }
+
+  // One relay per database (per schema): the lead is a session-level
+  // advisory lock held on a connection of its own, outside the pool. The
+  // holder keeps it while its session lives; when its process dies or its
+  // connection breaks, PostgreSQL releases the lock and the next instance
+  // that claims takes it over. Checked with a round trip at every claim,
+  // so a silently lost session is noticed before entries are handed out.
+  Result<bool> holdRelayLead() {
+    std::lock_guard<std::mutex> lock(relay_mutex_);
+    if (relay_lead_ && !relay_lead_->broken() && relay_lead_->exec("SELECT 1", "checking the relay lead"))
+      return true;
+    relay_lead_.reset();
+    auto c = Connection::open(conninfo_);
+    if (!c) return std::move(c).error();
+    if (Status ready = setUp(**c, schema_); !ready) return std::move(ready).error();
+    auto taken = (*c)->exec("SELECT pg_try_advisory_lock(" USERADMIN_PG_RELAY_LOCK_SPACE ", hashtext(current_schema()))",
+                            "taking the relay lead");
+    if (!taken) return std::move(taken).error();
+    if (taken->rows() != 1 || !taken->boolean(0, 0)) return false;  // another instance delivers
+    relay_lead_ = std::move(*c);
+    return true;
   }
 
   Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
@@ -331,11 +358,14 @@ class PostgresStore final : public UserStore {
   }
 
   const Policy& policy_;
+  const std::string conninfo_;
   const std::string schema_;
   const int max_retries_;
   std::mutex mutex_;
   std::condition_variable free_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  std::mutex relay_mutex_;
+  std::unique_ptr<Connection> relay_lead_;  // holds the relay lead's lock
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> failed_commits_{0};
 };
@@ -359,8 +389,14 @@ Result<std::unique_ptr<UserStore>> openPostgresStore(const PostgresStoreOptions&
   auto first = Connection::open(options.conninfo);
   if (!first) return std::move(first).error();
   if (!options.schema.empty()) {
-    const std::string create = "CREATE SCHEMA IF NOT EXISTS " + (*first)->quoteIdentifier(options.schema);
-    if (auto made = (*first)->exec(create.c_str(), "creating the schema"); !made) return std::move(made).error();
+    // Under the migrations' lock: two instances creating one schema at once
+    // would otherwise race past IF NOT EXISTS into a unique violation.
+    const std::string create = "BEGIN; SELECT pg_advisory_xact_lock(1430340685); CREATE SCHEMA IF NOT EXISTS " +
+                               (*first)->quoteIdentifier(options.schema) + "; COMMIT";
+    if (auto made = (*first)->exec(create.c_str(), "creating the schema"); !made) {
+      static_cast<void>((*first)->exec("ROLLBACK", "rolling back"));
+      return std::move(made).error();
+    }
     const std::string set = "SET search_path TO " + (*first)->quoteIdentifier(options.schema);
     if (auto r = (*first)->exec(set.c_str(), "setting the search_path"); !r) return std::move(r).error();
   }

@@ -45,6 +45,8 @@ inline constexpr Sql kSelectChain{
 // organization gets its xid (the audit horizon key) only after they have
 // committed, so the log lists their changes before the cascade's.
 #define USERADMIN_PG_ORG_LOCK_SPACE "1430340685"
+// The relay lead's session lock (postgres_store.cpp): one key per schema.
+#define USERADMIN_PG_RELAY_LOCK_SPACE "1430340686"
 inline constexpr Sql kLockChainShared{
     "ua_lock_chain_shared",
     "WITH RECURSIVE chain (depth, id, parent_id) AS ("

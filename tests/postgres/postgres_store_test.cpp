@@ -1,6 +1,8 @@
 // PostgreSQL-store specifics on the throwaway test cluster (ctest entry
 // store.postgres); the shared behaviour lives in tests/store/*.
 #include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -76,15 +78,22 @@ TEST_CASE("postgres store: instances opening an empty schema at once migrate it 
   TestSchema schema;
   constexpr int kInstances = 6;
   std::atomic<int> failures{0};
+  std::mutex errors_mutex;
+  std::string errors;
   std::vector<std::thread> threads;
   for (int i = 0; i < kInstances; ++i) {
     threads.emplace_back([&] {
       auto options = postgresOptions(schema);
       options.pool_size = 1;
-      if (!openPostgresStore(options)) ++failures;
+      auto opened = openPostgresStore(options);
+      if (opened) return;
+      ++failures;
+      std::lock_guard<std::mutex> lock(errors_mutex);
+      errors += opened.error().message + ": " + opened.error().detail + "\n";
     });
   }
   for (auto& t : threads) t.join();
+  INFO(errors);
   CHECK(failures.load() == 0);
   CHECK(queryOne(schema, "SELECT version FROM useradmin_schema") == "2");
   CHECK(queryOne(schema, "SELECT count(*) FROM useradmin_schema") == "1");
@@ -141,6 +150,31 @@ TEST_CASE("postgres store: two stores on one schema (two processes) see each oth
     return okStatus();
   }));
   CHECK(suspended_seen);
+}
+
+TEST_CASE("postgres store: only one store of a fleet claims outbox entries, the next takes over when it goes",
+          "[postgres][outbox]") {
+  TestSchema schema;
+  auto a = openOrThrow(postgresOptions(schema));
+  auto b = openOrThrow(postgresOptions(schema));
+  REQUIRE(a->seed(standardDataset()));
+  const Timestamp now = testEpoch();
+  REQUIRE(a->transact([&](UnitOfWork& unit) -> Status {
+    return unit.queueDirectoryUpdate({"usr_c1_target", "usr_c1_target", UserStatus::active, 2}, now, now);
+  }));
+  // B asks first and takes the lead; A, another instance, stands by.
+  auto claimed_by_b = b->claimDirectoryUpdates(now, 10);
+  REQUIRE(claimed_by_b);
+  CHECK(claimed_by_b->size() == 1);
+  auto claimed_by_a = a->claimDirectoryUpdates(now, 10);
+  REQUIRE(claimed_by_a);
+  CHECK(claimed_by_a->empty());
+  // B's instance goes away undelivered: its session ends, A takes over.
+  b.reset();
+  auto taken_over = a->claimDirectoryUpdates(now, 10);
+  REQUIRE(taken_over);
+  REQUIRE(taken_over->size() == 1);
+  CHECK(taken_over->front().update.user_id == "usr_c1_target");
 }
 
 TEST_CASE("postgres store: racing compare-and-sets through two stores have exactly one winner",
