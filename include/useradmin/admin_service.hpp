@@ -135,6 +135,13 @@ class USERADMIN_API AdminService {
   /// then runs synchronously.
   bool hasDirectory() const noexcept { return deps_.directory != nullptr; }
 
+  /// Whether reactivateUserAsync returns before its unit runs, never
+  /// blocking the calling thread: no directory is configured and the store
+  /// completes units on a thread of its own (transactsAsynchronously).
+  bool completesWithoutBlocking() const noexcept {
+    return deps_.directory == nullptr && deps_.store.transactsAsynchronously();
+  }
+
   /// Lifecycle §2: as reactivation for self (4) and escalation (7); then
   /// `failed_precondition` `status`/`not_active` unless the user is active.
   /// Applies status `suspended`, `suspended_at` = `tokens_valid_after` = now,

@@ -233,6 +233,14 @@ class USERADMIN_API UserStore {
   /// then `done`.
   virtual void transactAsync(Work work, Done done);
 
+  /// Whether transactAsync hands the unit to a thread of the store's own
+  /// and returns at once (true: the SQLite store), or runs it on the
+  /// calling thread (false, the default: the memory store, and stores
+  /// whose units wait on a network round trip, such as PostgreSQL). A
+  /// caller that must never block (an I/O thread) uses transactAsync only
+  /// when this is true.
+  virtual bool transactsAsynchronously() const noexcept { return false; }
+
   /// Loads a fixture: every organization and user of `data` is inserted, or
   /// replaces the stored row with the same id. All or nothing: when any
   /// entry is refused (the store re-validates the resulting model), nothing
@@ -254,8 +262,10 @@ class USERADMIN_API UserStore {
   virtual StoreStats stats() const { return {}; }
 
   // ---- The directory outbox (directory.md §4), outside any unit ----
-  // Each call is atomic on its own. Meant for one relay per store at a
-  // time: claiming marks nothing, so two relays would deliver twice.
+  // Each call is atomic on its own. Meant for one relay per store object
+  // at a time: claiming marks nothing, so two relays on one store would
+  // deliver twice. A store shared by processes (PostgreSQL) may hand
+  // entries to one of them only, answering the others an empty list.
 
   /// Up to `limit` pending entries with `next_attempt_at` <= `now`, ordered
   /// by (`next_attempt_at`, `id`). At most one entry per user exists, so

@@ -473,6 +473,8 @@ class SqliteStore final : public UserStore {
     return submit(job);
   }
 
+  bool transactsAsynchronously() const noexcept override { return true; }
+
   void transactAsync(Work work, Done done) override {
     auto job = std::make_unique<Job>();
     job->owned_work = std::move(work);

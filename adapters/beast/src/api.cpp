@@ -211,7 +211,7 @@ ApiResponse Api::execute(const Route& route, const Call& call) const noexcept {
 }
 
 bool Api::runsAsync(const Route& route) const noexcept {
-  return route.async_handler != nullptr && !services_.admin.hasDirectory();
+  return route.async_handler != nullptr && services_.admin.completesWithoutBlocking();
 }
 
 void Api::executeAsync(const Route& route, Call call, Respond respond) const noexcept {

@@ -169,7 +169,8 @@ class USERADMIN_API Api {
 
   /// Whether executeAsync runs `route` without blocking the caller: the
   /// route has an asynchronous handler and the library call would not
-  /// block anyway (no directory to call, see AdminService::hasDirectory).
+  /// block (no directory to call, and a store that completes units on its
+  /// own thread: AdminService::completesWithoutBlocking).
   /// The server then calls it from its I/O thread instead of a worker.
   bool runsAsync(const Route& route) const noexcept;
 
