@@ -237,20 +237,34 @@ class PostgresStore final : public UserStore {
   // connection breaks, PostgreSQL releases the lock and the next instance
   // that claims takes it over. Checked with a round trip at every claim,
   // so a silently lost session is noticed before entries are handed out.
+  // A standby keeps its lead connection too and only asks for the lock
+  // again, so a fleet's standbys do not reconnect at every poll.
   Result<bool> holdRelayLead() {
     std::lock_guard<std::mutex> lock(relay_mutex_);
-    if (relay_lead_ && !relay_lead_->broken() && relay_lead_->exec("SELECT 1", "checking the relay lead"))
-      return true;
-    relay_lead_.reset();
-    auto c = Connection::open(conninfo_);
-    if (!c) return std::move(c).error();
-    if (Status ready = setUp(**c, schema_); !ready) return std::move(ready).error();
-    auto taken = (*c)->exec("SELECT pg_try_advisory_lock(" USERADMIN_PG_RELAY_LOCK_SPACE ", hashtext(current_schema()))",
-                            "taking the relay lead");
-    if (!taken) return std::move(taken).error();
-    if (taken->rows() != 1 || !taken->boolean(0, 0)) return false;  // another instance delivers
-    relay_lead_ = std::move(*c);
-    return true;
+    if (relay_lead_ && relay_lead_->broken()) {
+      relay_lead_.reset();  // its session, and any lock it held, are gone
+      relay_lead_held_ = false;
+    }
+    if (relay_lead_held_) {
+      if (relay_lead_->exec("SELECT 1", "checking the relay lead")) return true;
+      relay_lead_.reset();
+      relay_lead_held_ = false;
+    }
+    if (!relay_lead_) {
+      auto c = Connection::open(conninfo_);
+      if (!c) return std::move(c).error();
+      if (Status ready = setUp(**c, schema_); !ready) return std::move(ready).error();
+      relay_lead_ = std::move(*c);
+    }
+    auto taken = relay_lead_->exec(
+        "SELECT pg_try_advisory_lock(" USERADMIN_PG_RELAY_LOCK_SPACE ", hashtext(current_schema()))",
+        "taking the relay lead");
+    if (!taken) {
+      relay_lead_.reset();
+      return std::move(taken).error();
+    }
+    relay_lead_held_ = taken->rows() == 1 && taken->boolean(0, 0);
+    return relay_lead_held_;  // false: another instance delivers
   }
 
   Status markDirectoryUpdatesDelivered(const std::vector<std::int64_t>& entry_ids) override {
@@ -365,7 +379,8 @@ class PostgresStore final : public UserStore {
   std::condition_variable free_;
   std::vector<std::unique_ptr<Connection>> idle_;
   std::mutex relay_mutex_;
-  std::unique_ptr<Connection> relay_lead_;  // holds the relay lead's lock
+  std::unique_ptr<Connection> relay_lead_;  // asks for, then holds, the relay lead's lock
+  bool relay_lead_held_ = false;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> failed_commits_{0};
 };
