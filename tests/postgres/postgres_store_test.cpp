@@ -1,6 +1,7 @@
 // PostgreSQL-store specifics on the throwaway test cluster (ctest entry
 // store.postgres); the shared behaviour lives in tests/store/*.
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -170,8 +171,14 @@ TEST_CASE("postgres store: only one store of a fleet claims outbox entries, the 
   REQUIRE(claimed_by_a);
   CHECK(claimed_by_a->empty());
   // B's instance goes away undelivered: its session ends, A takes over.
+  // The server releases B's lock when B's backend has exited, a moment
+  // after the client closed; a relay asks again at every poll.
   b.reset();
   auto taken_over = a->claimDirectoryUpdates(now, 10);
+  for (int i = 0; i < 100 && taken_over && taken_over->empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    taken_over = a->claimDirectoryUpdates(now, 10);
+  }
   REQUIRE(taken_over);
   REQUIRE(taken_over->size() == 1);
   CHECK(taken_over->front().update.user_id == "usr_c1_target");
