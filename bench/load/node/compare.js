@@ -46,8 +46,8 @@ if (command !== 'run') {
 const [oursUrl, nodeUrl, secretFile] = args;
 const secret = new TextEncoder().encode(readFileSync(secretFile, 'utf8').replace(/[\r\n]+$/, ''));
 const now = Math.floor(Date.now() / 1000);
-const token = (sub, extra = {}, exp = now + 3600) =>
-  new SignJWT({ ...extra }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(now)
+const token = (sub, extra = {}, exp = now + 3600, iat = now) =>
+  new SignJWT({ ...extra }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(iat)
     .setExpirationTime(exp).sign(secret);
 
 const root = await token('usr_root');
@@ -75,6 +75,7 @@ const cases = [
   ['no token', 401, null, 'usr_1'],
   ['expired token', 401, await token('usr_root', {}, now - 3600), 'usr_1'],
   ['unknown actor', 401, await token('usr_ghost'), 'usr_1'],
+  ['issued in the future', 401, await token('usr_root', {}, now + 3600, now + 600), 'usr_1'],
   ['reason body', 200, root, 'usr_3', '{"reason":"back from leave"}'],
   ['distributor admin, own subtree', 200, d0admin, 'usr_2'],
   ['outside the hierarchy', 404, d0admin, 'usr_100'],

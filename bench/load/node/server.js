@@ -203,6 +203,8 @@ app.patch('/api/users/:id/reactivate', async (req, reply) => {
   } catch {
     return invalidToken(reply);
   }
+  // As useradmin-server by default: a token issued in the future is refused (no allowance).
+  if (typeof claims.iat === 'number' && claims.iat * 1000 > Date.now()) return invalidToken(reply);
   const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean)
     : Array.isArray(claims.permissions) ? claims.permissions : null;
 
