@@ -15,7 +15,8 @@
 #          better-sqlite3 + jose, synchronous=NORMAL; a benchmark peer only)
 #          on its own copy of each seeded database, for the reactivate and
 #          not_suspended paths (as --paths/--conns select), and prints them
-#          beside ours (req/s, p99, server CPU µs/req, ours / Node). First it
+#          beside ours (req/s, p99, server CPU µs/req, ours / Node and
+#          Node CPU / ours). First it
 #          checks that both servers give the same answers (200, 400, 403, 404,
 #          401; bench/load/node/compare.js) on copies of one small database.
 #          Installs the locked packages with `npm ci` into BUILD/bench/load-node
