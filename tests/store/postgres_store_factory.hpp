@@ -81,6 +81,10 @@ inline PostgresStoreOptions postgresOptions(const TestSchema& schema, const Poli
   options.conninfo = schema.conninfo();
   options.schema = schema.name();
   options.policy = &policy;
+  // The same cases once more with group commit (ctest's
+  // store.postgres.group_commit sets this).
+  const char* group = std::getenv("USERADMIN_TEST_PG_GROUP_COMMIT");
+  options.group_commit = group != nullptr && std::string(group) == "1";
   return options;
 }
 
