@@ -11,9 +11,10 @@
 #
 #   bench/load/postgres_group_commit.sh --build-dir DIR [--duration S] [--rounds N]
 #                                       [--conns N] [--threads N] [--db-pool N]
+#                                       [--modes "off on rerun"]  (--db-group-commit values)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="$root/build/release" duration=10 rounds=3 conns=48 threads=2 pool=16
+build="$root/build/release" duration=10 rounds=3 conns=48 threads=2 pool=16 modes="off on"
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build=$2; shift ;;
@@ -22,6 +23,7 @@ while [ $# -gt 0 ]; do
     --conns) conns=$2; shift ;;
     --threads) threads=$2; shift ;;
     --db-pool) pool=$2; shift ;;
+    --modes) modes=$2; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -32,7 +34,8 @@ setup_bin="$build/bench/useradmin-load-setup"
 lua="$root/bench/load/reactivate.lua"
 cluster="$root/tests/postgres/pg_cluster.sh"
 # Enough distinct users for every run at well above the rates seen here.
-users=$((rounds * 2 * duration * 2500 + 1000))
+nmodes=$(echo $modes | wc -w)
+users=$((rounds * nmodes * duration * 2500 + 1000))
 
 work=$(mktemp -d)
 pgdir=$(mktemp -d /tmp/useradmin-pggc-XXXXXX)
@@ -69,7 +72,7 @@ echo "| run | group commit | req/s | non-2xx | CPU ms / request: server + postgr
 echo "|---|---|---|---|---|---|---|"
 run=0
 for round in $(seq 1 "$rounds"); do
-  for mode in off on; do
+  for mode in $modes; do
     run=$((run + 1))
     "$server_bin" --listen 127.0.0.1:0 --threads "$threads" --jwt-hs256-secret-file "$work/secret" --access-log off \
       --db "$uri" --db-pool "$pool" --db-group-commit "$mode" >"$work/server.out" 2>"$work/server.err" &
@@ -84,7 +87,7 @@ for round in $(seq 1 "$rounds"); do
     sleep 0.5
     pids=($(pg_pids))
     c0=$(commits); s0=$(cpu_ticks "$pid"); t0=$(cpu_ticks "${pids[@]}")
-    wrk -t1 -c"$conns" -d"${duration}s" -s "$lua" "$addr" -- "$token" distinct $(( (run - 1) * users / (rounds * 2) )) 1 \
+    wrk -t1 -c"$conns" -d"${duration}s" -s "$lua" "$addr" -- "$token" distinct $(( (run - 1) * users / (rounds * nmodes) )) 1 \
       >"$work/wrk.out"
     s1=$(cpu_ticks "$pid"); t1=$(cpu_ticks "${pids[@]}")
     sleep 0.6  # pg_stat_database is updated by the backends at intervals

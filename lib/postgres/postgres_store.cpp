@@ -211,7 +211,8 @@ class PostgresStore final : public UserStore {
  public:
   PostgresStore(std::vector<std::unique_ptr<Connection>> connections, const PostgresStoreOptions& options)
       : policy_(*options.policy), conninfo_(options.conninfo), schema_(options.schema), max_retries_(options.max_retries),
-        group_commit_(options.group_commit), max_batch_(options.max_batch == 0 ? 1 : options.max_batch),
+        group_commit_(options.group_commit), savepoints_(options.group_commit_savepoints),
+        max_batch_(options.max_batch == 0 ? 1 : options.max_batch),
         idle_(std::move(connections)) {}
 
   Status transact(const Work& work) override {
@@ -223,6 +224,10 @@ class PostgresStore final : public UserStore {
       runInBatch(job);
       if (job.exception) std::rethrow_exception(job.exception);
       if (job.outcome == Job::alone) return transactAlone(work);
+      if (job.outcome == Job::again) {
+        --attempt;  // not this unit's failure: each time one other unit left the batches for good
+        continue;
+      }
       if (job.outcome != Job::retry) return std::move(job.status);
       if (attempt == max_retries_)
         return Error::unavailable("the unit of work still met serialization failures after " +
@@ -473,7 +478,10 @@ class PostgresStore final : public UserStore {
   // A unit waiting for, or running in, a group-commit batch.
   struct Job {
     explicit Job(const Work& w) : work(w) {}
-    enum Outcome { pending, answered, retry, alone };
+    // retry: after a backoff, counted against max_retries; again: at once
+    // (another unit's failure rolled its batch back); alone: in a
+    // transaction of its own.
+    enum Outcome { pending, answered, retry, again, alone };
     const Work& work;
     Outcome outcome = pending;
     Status status;                 // when answered
@@ -568,10 +576,11 @@ class PostgresStore final : public UserStore {
     // taken at BEGIN so that age() in the batch's reads counts from it.
     c->defer("BEGIN ISOLATION LEVEL READ COMMITTED");
     c->defer("SELECT pg_current_xact_id()");
-    c->defer("SAVEPOINT unit");
+    if (savepoints_) c->defer("SAVEPOINT unit");
     BatchWrites written;
     std::size_t kept = 0;
     for (Job* j : batch) {
+      const bool last = j == batch.back();
       c->clearRetryFlag();
       BatchUnit unit(*c, written);
       Status status;
@@ -593,12 +602,29 @@ class PostgresStore final : public UserStore {
         j->outcome = Job::answered;
         j->status = std::move(status);
       }
+      if (!keep && !savepoints_) {
+        // Without a savepoint this unit's writes cannot be undone alone:
+        // the batch is rolled back, this unit runs again alone (its answer
+        // then rests on committed state only), the others in a later batch.
+        rollback(*c);
+        for (Job* other : batch) {
+          if (other == j) {
+            if (!j->exception && j->outcome == Job::answered) j->outcome = Job::alone;
+          } else {
+            other->outcome = Job::again;
+            other->exception = nullptr;
+          }
+        }
+        return false;
+      }
       if (keep) {
         ++kept;
         written.users.merge(unit.writes().users);
         written.organizations.merge(unit.writes().organizations);
-        c->defer("RELEASE SAVEPOINT unit");
-        c->defer("SAVEPOINT unit");
+        if (savepoints_ && !last) {
+          c->defer("RELEASE SAVEPOINT unit");
+          c->defer("SAVEPOINT unit");
+        }
       } else {
         c->defer("ROLLBACK TO SAVEPOINT unit");  // the savepoint stays for the next unit
       }
@@ -654,6 +680,7 @@ class PostgresStore final : public UserStore {
   const std::string schema_;
   const int max_retries_;
   const bool group_commit_;
+  const bool savepoints_;
   const std::size_t max_batch_;
   std::mutex mutex_;
   std::condition_variable free_;

@@ -81,10 +81,12 @@ inline PostgresStoreOptions postgresOptions(const TestSchema& schema, const Poli
   options.conninfo = schema.conninfo();
   options.schema = schema.name();
   options.policy = &policy;
-  // The same cases once more with group commit (ctest's
-  // store.postgres.group_commit sets this).
+  // The same cases once more with group commit, with savepoints ("1") or
+  // without ("rerun"): ctest's store.postgres.group_commit{,_rerun}.
   const char* group = std::getenv("USERADMIN_TEST_PG_GROUP_COMMIT");
-  options.group_commit = group != nullptr && std::string(group) == "1";
+  const std::string mode = group == nullptr ? "" : group;
+  options.group_commit = mode == "1" || mode == "rerun";
+  options.group_commit_savepoints = mode != "rerun";
   return options;
 }
 

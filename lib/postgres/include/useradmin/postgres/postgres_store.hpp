@@ -39,6 +39,12 @@ struct PostgresStoreOptions {
   /// project's benchmark it did not pay (docs/benchmarks.md, "PostgreSQL
   /// group commit"). transactLarge (cascades) never joins a batch.
   bool group_commit = false;
+  /// How a group commit keeps a failing unit from failing the others.
+  /// true: each unit runs in a savepoint and a failing one is rolled back
+  /// to it alone. false: no savepoints (two statements fewer per unit); a
+  /// failing unit rolls the whole batch back, then runs again alone and
+  /// the others run again in another batch.
+  bool group_commit_savepoints = true;
   /// Most units in one group-commit transaction (each is a subtransaction;
   /// PostgreSQL caches 64 per backend before snapshots get slower).
   std::size_t max_batch = 32;
