@@ -2,16 +2,23 @@
 # PostgreSQL group commit, off vs on, back to back: PATCH
 # /api/users/{id}/reactivate over distinct suspended users through one
 # useradmin-server on a throwaway durable cluster (fsync=on,
-# synchronous_commit=on), alternating `--db-group-commit off` and `on` for
-# ROUNDS rounds on the same database (each run on its own range of users).
+# synchronous_commit=on), cycling through the `--db-group-commit` MODES
+# (default "off on") for ROUNDS rounds on the same database (each run on
+# its own range of users).
 # Per run: requests/s, CPU per request (the server process plus every
 # PostgreSQL process, from /proc utime+stime), database commits per second
 # (pg_stat_database.xact_commit) and requests per commit. See
 # docs/benchmarks.md, "PostgreSQL group commit".
 #
+# Group commit did not pay and is not in the tree: the server's
+# `--db-group-commit off|on|rerun` flag this script drives exists only in
+# the build of commit 0af715b (branch pggc). Build that commit's release
+# `useradmin-server` and `useradmin-load-setup` and pass its build dir.
+#
 #   bench/load/postgres_group_commit.sh --build-dir DIR [--duration S] [--rounds N]
 #                                       [--conns N] [--threads N] [--db-pool N]
-#                                       [--modes "off on rerun"]  (--db-group-commit values)
+#                                       [--modes "off on rerun"]  (--db-group-commit values,
+#                                       each optionally :POOL, e.g. "off:16 on:4")
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$root/build/release" duration=10 rounds=3 conns=48 threads=2 pool=16 modes="off on"
@@ -68,14 +75,16 @@ cpu_ticks() {
 pg_pids() { echo "$postmaster" $(pgrep -P "$postmaster"); }
 commits() { psql_ "SELECT xact_commit FROM pg_stat_database WHERE datname = 'useradmin'" | tr -d ' '; }
 
-echo "| run | group commit | req/s | non-2xx | CPU ms / request: server + postgres = total | commits/s | requests / commit |"
+echo "| run | group commit[:pool] | req/s | non-2xx | CPU ms / request: server + postgres = total | commits/s | requests / commit |"
 echo "|---|---|---|---|---|---|---|"
 run=0
 for round in $(seq 1 "$rounds"); do
-  for mode in $modes; do
+  for spec in $modes; do
     run=$((run + 1))
+    mode=${spec%%:*} runpool=$pool  # MODE or MODE:POOL
+    [ "$spec" != "$mode" ] && runpool=${spec#*:}
     "$server_bin" --listen 127.0.0.1:0 --threads "$threads" --jwt-hs256-secret-file "$work/secret" --access-log off \
-      --db "$uri" --db-pool "$pool" --db-group-commit "$mode" >"$work/server.out" 2>"$work/server.err" &
+      --db "$uri" --db-pool "$runpool" --db-group-commit "$mode" >"$work/server.out" 2>"$work/server.err" &
     pid=$!
     addr=""
     for _ in $(seq 1 400); do
@@ -102,7 +111,7 @@ total = $total or 1
 commits = $c1 - $c0
 server = ($s1 - $s0) * 1000 / hz / total
 pg = ($t1 - $t0) * 1000 / hz / total
-print(f"| $run | $mode | $rps | $bad | {server:.3f} + {pg:.3f} = {server + pg:.3f} | {commits / $duration:.0f} | {total / max(commits, 1):.2f} |")
+print(f"| $run | $spec | $rps | $bad | {server:.3f} + {pg:.3f} = {server + pg:.3f} | {commits / $duration:.0f} | {total / max(commits, 1):.2f} |")
 PY
   done
 done

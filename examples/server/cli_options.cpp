@@ -176,8 +176,6 @@ Extensions:
   --workers N                   threads running library calls (default max(64, 2 x cores))
   --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
   --db-pool N                   PostgreSQL connections this instance keeps (default 16)
-  --db-group-commit off|on|rerun  PostgreSQL group commit (default off), on: a savepoint
-                                per unit, rerun: none (see docs/storage.md)
   --max-connections N           concurrent connections (default 4096); at the limit the
                                 longest-idle keep-alive connection is closed to make
                                 room, else the newcomer is answered 503
@@ -291,12 +289,6 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
       {"--demo-dir", [&](const std::string& v) { return !v.empty() && (o.demo_dir = v, true); }},
       {"--workers", [&](const std::string& v) { return parseSize(v, 1, 4096, o.workers); }},
       {"--db-pool", [&](const std::string& v) { return parseSize(v, 1, 1024, o.db_pool); }},
-      {"--db-group-commit",
-       [&](const std::string& v) {
-         o.db_group_commit_savepoints = v != "rerun";
-         if (v == "rerun") return (o.db_group_commit = true);
-         return parseSwitch(v == "savepoint" ? "on" : v, o.db_group_commit);
-       }},
       {"--durability",
        [&](const std::string& v) {
          if (v == "full") o.durability = SqliteDurability::full;

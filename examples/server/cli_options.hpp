@@ -52,8 +52,6 @@ struct CliOptions {
   std::size_t workers = 0;  // 0: max(64, 2 x cores)
   SqliteDurability durability = SqliteDurability::full;
   std::size_t db_pool = 16;  // PostgreSQL connections of this instance
-  bool db_group_commit = false;  // PostgresStoreOptions::group_commit
-  bool db_group_commit_savepoints = true;  // PostgresStoreOptions::group_commit_savepoints
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_client = 256;  // 0: no per-address limit
   std::chrono::milliseconds header_timeout{5'000};

@@ -297,8 +297,6 @@ int run(const CliOptions& o) {
     store_options.conninfo = db_path;
     store_options.policy = &policy;
     store_options.pool_size = o.db_pool;
-    store_options.group_commit = o.db_group_commit;
-    store_options.group_commit_savepoints = o.db_group_commit_savepoints;
     store = openPostgresStore(store_options);
     if (store) ready_check = [&db = **store] { return postgresStoreReady(db); };
 #else

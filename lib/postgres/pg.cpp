@@ -1,7 +1,6 @@
 #include "pg.hpp"
 
 #include <cstdlib>
-#include <optional>
 #include <utility>
 
 namespace useradmin::pg {
@@ -136,72 +135,15 @@ Status Connection::prepare(const std::vector<const Sql*>& statements) {
 }
 
 Result<ResultSet> Connection::run(const Sql& sql, const Params& params, std::string_view what) {
-  if (!deferred_.empty()) return runPipelined(sql, params, what);
   const auto values = params.pointers();
   return check(PQexecPrepared(c_, sql.name, params.size(), values.data(), nullptr, nullptr, 0), what);
 }
 
-// The deferred statements and this one in one pipeline, one Sync: one
-// round trip. After a failure the server skips the rest up to the Sync
-// (PGRES_PIPELINE_ABORTED); the first failure is the answer.
-Result<ResultSet> Connection::runPipelined(const Sql& sql, const Params& params, std::string_view what) {
-  std::vector<const char*> deferred;
-  deferred.swap(deferred_);
-  if (PQenterPipelineMode(c_) != 1) return check(nullptr, what);
-  const auto values = params.pointers();
-  bool sent = true;
-  for (const char* text : deferred)
-    sent = sent && PQsendQueryParams(c_, text, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
-  sent = sent && PQsendQueryPrepared(c_, sql.name, params.size(), values.data(), nullptr, nullptr, 0) == 1;
-  sent = sent && PQpipelineSync(c_) == 1;
-  std::optional<Result<ResultSet>> failure;
-  std::optional<ResultSet> answer;
-  const std::size_t expected = sent ? deferred.size() + 1 : 0;
-  for (std::size_t i = 0; i < expected; ++i) {
-    PGresult* r = PQgetResult(c_);
-    if (r == nullptr) {  // the connection failed
-      if (!failure) failure = check(nullptr, what);
-      break;
-    }
-    const bool aborted = PQresultStatus(r) == PGRES_PIPELINE_ABORTED;
-    auto checked = aborted ? Result<ResultSet>(ResultSet(r)) : check(r, what);
-    while (PGresult* extra = PQgetResult(c_)) PQclear(extra);  // up to this statement's NULL
-    if (aborted) continue;
-    if (!checked) {
-      if (!failure) failure = std::move(checked);
-    } else if (i + 1 == expected) {
-      answer = std::move(*checked);
-    }
-  }
-  // Up to and including the Sync's result, then out of pipeline mode.
-  while (sent && PQstatus(c_) == CONNECTION_OK) {
-    PGresult* r = PQgetResult(c_);
-    if (r == nullptr) continue;
-    const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-    PQclear(r);
-    if (sync) break;
-  }
-  PQexitPipelineMode(c_);
-  if (!sent && !failure) failure = check(nullptr, what);
-  if (failure) return std::move(*failure);
-  if (!answer) return check(nullptr, what);
-  return std::move(*answer);
-}
-
-// Deferred statements go in front, in the same simple-query message.
-Result<ResultSet> Connection::exec(const char* sql, std::string_view what) {
-  if (deferred_.empty()) return check(PQexec(c_, sql), what);
-  std::string text;
-  for (const char* d : deferred_) (text += d) += "; ";
-  text += sql;
-  deferred_.clear();
-  return check(PQexec(c_, text.c_str()), what);
-}
+Result<ResultSet> Connection::exec(const char* sql, std::string_view what) { return check(PQexec(c_, sql), what); }
 
 bool Connection::inTransaction() const { return PQtransactionStatus(c_) != PQTRANS_IDLE; }
 
 bool Connection::reset() {
-  deferred_.clear();
   PQreset(c_);
   return PQstatus(c_) == CONNECTION_OK;
 }

@@ -71,9 +71,6 @@ class ResultSet {
   std::int64_t integer(int row, int column) const;
   bool boolean(int row, int column) const;
   std::optional<Timestamp> optTime(int row, int column) const;
-  /// The command tag ("COMMIT"; "ROLLBACK" for a COMMIT that found its
-  /// transaction failed).
-  std::string_view command() const { return r_ == nullptr ? "" : PQcmdStatus(r_); }
   /// Rows changed by an INSERT/UPDATE/DELETE without RETURNING.
   std::int64_t affected() const;
 
@@ -101,15 +98,6 @@ class Connection {
   /// several statements allowed).
   Result<ResultSet> exec(const char* sql, std::string_view what);
 
-  /// Queues `sql` (one statement without parameters, a string literal) to
-  /// be sent with the next run() or exec() in the same round trip (libpq
-  /// pipeline mode); its failure is that call's failure. For statements
-  /// whose result nobody waits for: BEGIN, SAVEPOINT, RELEASE.
-  void defer(const char* sql) { deferred_.push_back(sql); }
-  /// Forgets the deferred statements (before a ROLLBACK: they may no longer apply).
-  void discardDeferred() { deferred_.clear(); }
-  bool hasDeferred() const { return !deferred_.empty(); }
-
   /// Whether a statement since clearRetryFlag() failed with 40001/40P01.
   bool retryFlag() const { return retry_flag_; }
   void clearRetryFlag() { retry_flag_ = false; }
@@ -117,9 +105,6 @@ class Connection {
   bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
   /// True when a transaction is open (or aborted) on the connection.
   bool inTransaction() const;
-  /// True when the open transaction (or subtransaction) met an error and
-  /// accepts nothing but a rollback.
-  bool transactionFailed() const { return PQtransactionStatus(c_) == PQTRANS_INERROR; }
   /// Tries to reconnect a broken connection (and forgets prepared statements).
   bool reset();
   /// Quotes an identifier (schema name) for SQL text.
@@ -129,11 +114,8 @@ class Connection {
   explicit Connection(PGconn* c) : c_(c) {}
   Result<ResultSet> check(PGresult* r, std::string_view what);
 
-  Result<ResultSet> runPipelined(const Sql& sql, const Params& params, std::string_view what);
-
   PGconn* c_ = nullptr;
   bool retry_flag_ = false;
-  std::vector<const char*> deferred_;
 };
 
 }  // namespace useradmin::pg

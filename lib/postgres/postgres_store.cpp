@@ -3,11 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <exception>
 #include <mutex>
 #include <random>
-#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -87,103 +85,6 @@ class PgUnit final : public UnitOfWork {
   Connection& c_;
 };
 
-// Group commit (PostgresStoreOptions::group_commit). A batch is one
-// READ COMMITTED transaction that runs several callers' units one after
-// another on one connection, each in the savepoint `unit`: a unit that
-// fails is rolled back to it and answered alone, the others commit
-// together. The rules of a single unit still hold inside (compare-and-set,
-// shared organization locks; a later unit of the batch sees the earlier
-// ones' writes, as it would have after their commits), but two things
-// change:
-// - Audit order. An event's position is its transaction's xid (the
-//   horizon key). Alone, a unit gets its xid at its first write, so after
-//   every transaction whose changes it read had its own. A batch has one
-//   xid for all its units; were a unit to read a row written by a
-//   transaction with a *newer* xid and then write (a change, or a refusal
-//   decided on that row), the log would list its event before the change
-//   it followed. So a batch takes its xid at BEGIN, its units read through
-//   statements that also say whether a row's writer is newer than the
-//   batch (age(xmin) < 0), and a unit that read such a row (not written by
-//   the batch itself) is rolled back and run again in a transaction of its
-//   own. Distinct users almost never meet one; a contended user does.
-// - Lock hold times. Locks (row locks of changed users, the shared
-//   organization locks) are held until the batch commits, so a cascade
-//   waits for whole batches, and two batches can deadlock where two single
-//   units would only have waited. A deadlock or serialization failure
-//   (40001/40P01) rolls back only the unit that met it (its wait is
-//   cancelled, so the cycle is broken) and that unit runs again in a later
-//   batch, after this one's locks are gone. Cascades (transactLarge) never
-//   join a batch: they run alone, as without group commit.
-struct BatchWrites {
-  std::set<std::string, std::less<>> users;
-  std::set<std::string, std::less<>> organizations;
-};
-
-class BatchUnit final : public UnitOfWork {
- public:
-  BatchUnit(Connection& c, const BatchWrites& batch) : c_(c), batch_(batch) {}
-  Result<std::optional<User>> findUser(std::string_view id) override {
-    bool newer = false;
-    auto found = pg::selectUser(c_, id, &newer);
-    if (found && newer && !wroteUser(id)) return mustRunAlone();
-    return found;
-  }
-  Result<std::vector<Organization>> organizationChain(std::string_view id) override {
-    std::vector<std::string> newer;
-    auto chain = pg::selectChain(c_, id, /*lock=*/true, &newer);
-    if (!chain) return chain;
-    for (const auto& org : newer)
-      if (!wroteOrganization(org)) return mustRunAlone();
-    return chain;
-  }
-  Result<bool> compareAndSetUser(const User& user, std::int64_t expected_version) override {
-    auto swapped = pg::compareAndSetUser(c_, user, expected_version);
-    if (swapped && *swapped) writes_.users.insert(user.id);
-    return swapped;
-  }
-  Result<bool> compareAndSetOrganization(const Organization& org, std::int64_t expected_version) override {
-    auto swapped = pg::compareAndSetOrganization(c_, org, expected_version);
-    if (swapped && *swapped) writes_.organizations.insert(org.id);
-    return swapped;
-  }
-  // Cascades belong in transactLarge. One arriving through transact is
-  // run here (the unit goes on with its real answer) and then rolled back,
-  // and the unit runs again in a transaction of its own: here it would
-  // have written under the batch's older xid after waiting for the units
-  // its organization lock waited for (see above), and held a subtree's
-  // row locks for the rest of the batch.
-  Result<std::vector<std::string>> suspendCascade(const Cascade& cascade) override {
-    run_alone_ = true;
-    return pg::suspendCascade(c_, cascade);
-  }
-  Result<std::vector<std::string>> reactivateCascade(const Cascade& cascade) override {
-    run_alone_ = true;
-    return pg::reactivateCascade(c_, cascade);
-  }
-  Status appendAudit(const AuditEvent& event) override { return pg::insertAudit(c_, event); }
-  Status queueDirectoryUpdate(const DirectoryUpdate& update, Timestamp now, Timestamp due) override {
-    return pg::queueDirectoryUpdate(c_, update, now, due);
-  }
-
-  bool runAlone() const { return run_alone_; }
-  BatchWrites& writes() { return writes_; }
-
- private:
-  bool wroteUser(std::string_view id) const { return writes_.users.count(id) != 0 || batch_.users.count(id) != 0; }
-  bool wroteOrganization(std::string_view id) const {
-    return writes_.organizations.count(id) != 0 || batch_.organizations.count(id) != 0;
-  }
-  Error mustRunAlone() {
-    run_alone_ = true;
-    return Error::unavailable("the unit must run in a transaction of its own");
-  }
-
-  Connection& c_;
-  const BatchWrites& batch_;
-  BatchWrites writes_;  // this unit's, merged into the batch's once it is released
-  bool run_alone_ = false;
-};
-
 class PgView final : public ReadView {
  public:
   explicit PgView(Connection& c) : c_(c) {}
@@ -211,37 +112,10 @@ class PostgresStore final : public UserStore {
  public:
   PostgresStore(std::vector<std::unique_ptr<Connection>> connections, const PostgresStoreOptions& options)
       : policy_(*options.policy), conninfo_(options.conninfo), schema_(options.schema), max_retries_(options.max_retries),
-        group_commit_(options.group_commit), savepoints_(options.group_commit_savepoints),
-        max_batch_(options.max_batch == 0 ? 1 : options.max_batch),
         idle_(std::move(connections)) {}
 
   Status transact(const Work& work) override {
     if (t_in_unit) return Error::internal("transact() or seed() called from inside a unit of work; units must not nest");
-    if (!group_commit_) return transactAlone(work);
-    for (int attempt = 0;; ++attempt) {
-      if (attempt > 0) backoff(attempt);
-      Job job(work);
-      runInBatch(job);
-      if (job.exception) std::rethrow_exception(job.exception);
-      if (job.outcome == Job::alone) return transactAlone(work);
-      if (job.outcome == Job::again) {
-        --attempt;  // not this unit's failure: each time one other unit left the batches for good
-        continue;
-      }
-      if (job.outcome != Job::retry) return std::move(job.status);
-      if (attempt == max_retries_)
-        return Error::unavailable("the unit of work still met serialization failures after " +
-                                  std::to_string(max_retries_) + " retries");
-    }
-  }
-
-  Status transactLarge(const Work& work) override {
-    if (t_in_unit) return Error::internal("transact() or seed() called from inside a unit of work; units must not nest");
-    return transactAlone(work);
-  }
-
-  // One unit in a transaction of its own (without group commit, every unit).
-  Status transactAlone(const Work& work) {
     Lease lease(*this);
     if (!lease) return lease.error();
     Connection& c = lease.connection();
@@ -453,8 +327,8 @@ class PostgresStore final : public UserStore {
       {
         std::lock_guard lock(store_.mutex_);
         store_.idle_.push_back(std::move(c_));
-        store_.handOff();
       }
+      store_.free_.notify_one();
     }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
@@ -475,183 +349,6 @@ class PostgresStore final : public UserStore {
     Status status_;
   };
 
-  // A unit waiting for, or running in, a group-commit batch.
-  struct Job {
-    explicit Job(const Work& w) : work(w) {}
-    // retry: after a backoff, counted against max_retries; again: at once
-    // (another unit's failure rolled its batch back); alone: in a
-    // transaction of its own.
-    enum Outcome { pending, answered, retry, again, alone };
-    const Work& work;
-    Outcome outcome = pending;
-    Status status;                 // when answered
-    std::exception_ptr exception;  // thrown by the unit: rethrown on its caller's thread
-    bool taken = false;            // a leader has it (under mutex_)
-    bool done = false;             // its batch ended (under mutex_)
-    std::condition_variable wake;  // its thread, waiting (under mutex_) to lead or for `done`
-  };
-
-  // A connection went back to idle_ (under mutex_): the first queued
-  // unit's thread leads the next batch, and one waiting read or seed may
-  // take it instead. Only those: waking every waiting thread at each
-  // return would cost more than the batching saves.
-  void handOff() {
-    if (!queue_.empty()) queue_.front()->wake.notify_one();
-    free_.notify_one();
-  }
-
-  // Queues `job`, then waits until a leader has answered it or a
-  // connection is free; with a connection, this thread leads: it runs the
-  // queued units (its own among them, unless the batch is full before it)
-  // as one batch, and again until its own has been run. So a unit that
-  // finds a free connection runs at once, in a batch of its own or with
-  // what queued meanwhile, and batches grow only while every connection is
-  // busy.
-  void runInBatch(Job& job) {
-    std::unique_lock lock(mutex_);
-    queue_.push_back(&job);
-    for (;;) {
-      job.wake.wait(lock, [&] { return job.taken || !idle_.empty(); });
-      if (job.taken) {
-        job.wake.wait(lock, [&] { return job.done; });
-        return;
-      }
-      std::unique_ptr<Connection> c = std::move(idle_.back());
-      idle_.pop_back();
-      std::vector<Job*> batch;
-      while (!queue_.empty() && batch.size() < max_batch_) {
-        batch.push_back(queue_.front());
-        queue_.pop_front();
-        batch.back()->taken = true;  // their threads wait for `done` now (no wake-up needed)
-      }
-      if (!queue_.empty() && !idle_.empty()) queue_.front()->wake.notify_one();  // more to lead
-      lock.unlock();
-      if (runBatch(c, batch)) {
-        // The session was lost before COMMIT (a restarted server, an ended
-        // backend: found only by the first statement sent), so nothing of
-        // the batch happened: reconnect and run it once more.
-        for (Job* j : batch) {
-          j->outcome = Job::pending;
-          j->status = okStatus();
-          j->exception = nullptr;
-        }
-        if (!c->reset() || !setUp(*c, schema_) || runBatch(c, batch)) {
-          for (Job* j : batch) {
-            j->outcome = Job::answered;
-            j->status = Error::unavailable("the connection to PostgreSQL was lost during a group commit");
-            j->exception = nullptr;
-          }
-        }
-      }
-      if (c->inTransaction() || c->hasDeferred()) rollback(*c);  // a failed batch: the next user starts clean
-      lock.lock();
-      idle_.push_back(std::move(c));
-      // Under the lock: a job lives on its caller's stack until it sees `done`.
-      for (Job* j : batch) {
-        j->done = true;
-        if (j != &job) j->wake.notify_one();
-      }
-      handOff();
-      if (job.done) return;
-    }
-  }
-
-  // Runs `batch` in one transaction on `c` and sets every job's outcome;
-  // true (outcomes unset) when the session was lost before the COMMIT.
-  bool runBatch(std::unique_ptr<Connection>& c, const std::vector<Job*>& batch) {
-    if (c->broken()) {
-      Status ready = c->reset() ? setUp(*c, schema_)
-                                : Status(Error::unavailable("the connection to PostgreSQL was lost and cannot be re-established"));
-      if (!ready) {
-        for (Job* j : batch) {
-          j->outcome = Job::answered;
-          j->status = ready;
-        }
-        return false;
-      }
-    }
-    // Nobody waits for BEGIN, SAVEPOINT or RELEASE: they go in front of
-    // the next statement, in its round trip (Connection::defer). So a unit
-    // costs its own statements only, and the batch one COMMIT. The xid is
-    // taken at BEGIN so that age() in the batch's reads counts from it.
-    c->defer("BEGIN ISOLATION LEVEL READ COMMITTED");
-    c->defer("SELECT pg_current_xact_id()");
-    if (savepoints_) c->defer("SAVEPOINT unit");
-    BatchWrites written;
-    std::size_t kept = 0;
-    for (Job* j : batch) {
-      const bool last = j == batch.back();
-      c->clearRetryFlag();
-      BatchUnit unit(*c, written);
-      Status status;
-      try {
-        UnitFlag flag;
-        status = j->work(unit);
-      } catch (...) {
-        j->exception = std::current_exception();
-      }
-      if (c->broken()) return true;  // the transaction is gone with the session
-      if (status && !j->exception && c->transactionFailed())  // a statement failed but the unit went on
-        status = Error::internal("a statement of the unit of work failed, yet the unit reported success");
-      const bool keep = !j->exception && !unit.runAlone() && !c->retryFlag() && status;
-      if (unit.runAlone()) {
-        j->outcome = Job::alone;
-      } else if (c->retryFlag()) {
-        j->outcome = Job::retry;
-      } else {
-        j->outcome = Job::answered;
-        j->status = std::move(status);
-      }
-      if (!keep && !savepoints_) {
-        // Without a savepoint this unit's writes cannot be undone alone:
-        // the batch is rolled back, this unit runs again alone (its answer
-        // then rests on committed state only), the others in a later batch.
-        rollback(*c);
-        for (Job* other : batch) {
-          if (other == j) {
-            if (!j->exception && j->outcome == Job::answered) j->outcome = Job::alone;
-          } else {
-            other->outcome = Job::again;
-            other->exception = nullptr;
-          }
-        }
-        return false;
-      }
-      if (keep) {
-        ++kept;
-        written.users.merge(unit.writes().users);
-        written.organizations.merge(unit.writes().organizations);
-        if (savepoints_ && !last) {
-          c->defer("RELEASE SAVEPOINT unit");
-          c->defer("SAVEPOINT unit");
-        }
-      } else {
-        c->defer("ROLLBACK TO SAVEPOINT unit");  // the savepoint stays for the next unit
-      }
-    }
-    if (kept == 0) {
-      rollback(*c);  // nothing to commit
-      return false;
-    }
-    c->clearRetryFlag();
-    auto committed = c->exec("COMMIT", "committing a group commit");
-    // A COMMIT of a failed transaction "succeeds" as ROLLBACK.
-    if (committed && committed->command() != "COMMIT")
-      committed = Error::internal("committing a group commit: the transaction had failed and was rolled back");
-    if (committed) {
-      commits_.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    }
-    failed_commits_.fetch_add(1, std::memory_order_relaxed);
-    const bool retry = c->retryFlag();
-    for (Job* j : batch) {
-      if (j->outcome != Job::answered || !j->status) continue;  // already answered with its own error
-      j->outcome = retry ? Job::retry : Job::answered;
-      j->status = committed.error();
-    }
-    return false;
-  }
-
   // BEGIN; when it finds the connection broken (nothing was sent to the
   // server yet, so nothing can have happened), reconnects once and retries.
   static Status begin(Lease& lease, const char* sql, std::string_view what) {
@@ -662,7 +359,6 @@ class PostgresStore final : public UserStore {
   }
 
   static void rollback(Connection& c) {
-    c.discardDeferred();
     if (!c.broken()) static_cast<void>(c.exec("ROLLBACK", "rolling back"));
   }
 
@@ -679,13 +375,9 @@ class PostgresStore final : public UserStore {
   const std::string conninfo_;
   const std::string schema_;
   const int max_retries_;
-  const bool group_commit_;
-  const bool savepoints_;
-  const std::size_t max_batch_;
   std::mutex mutex_;
   std::condition_variable free_;
   std::vector<std::unique_ptr<Connection>> idle_;
-  std::deque<Job*> queue_;  // units waiting for a batch (group commit)
   std::mutex relay_mutex_;
   std::unique_ptr<Connection> relay_lead_;  // asks for, then holds, the relay lead's lock
   bool relay_lead_held_ = false;

@@ -297,22 +297,20 @@ std::vector<std::string> parseTextArray(std::string_view text) {
   return out;
 }
 
-Result<std::optional<User>> selectUser(Connection& c, std::string_view id, bool* newer) {
+Result<std::optional<User>> selectUser(Connection& c, std::string_view id) {
   Params p;
   p.text(id);
-  auto r = c.run(newer == nullptr ? sql::kSelectUser : sql::kSelectUserInBatch, p, "reading a user");
+  auto r = c.run(sql::kSelectUser, p, "reading a user");
   if (!r) return std::move(r).error();
   if (r->rows() == 0) return std::optional<User>();
   auto user = readUser(*r, 0);
   if (!user) return std::move(user).error();
-  if (newer != nullptr) *newer = r->boolean(0, 14);
   for (int i = 0; i < r->rows(); ++i)
     if (!r->isNull(i, 13)) user->roles.push_back(r->text(i, 13));
   return std::optional<User>(std::move(*user));
 }
 
-Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock,
-                                              std::vector<std::string>* newer) {
+Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock) {
   Params p;
   p.text(id).integer(sql::kMaxChainLength);
   // Lock first, then read with a fresh statement snapshot (READ COMMITTED):
@@ -321,13 +319,12 @@ Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id
     if (auto locked = c.run(sql::kLockChainShared, p, "locking an organization chain"); !locked)
       return std::move(locked).error();
   }
-  auto r = c.run(newer == nullptr ? sql::kSelectChain : sql::kSelectChainInBatch, p, "reading an organization chain");
+  auto r = c.run(sql::kSelectChain, p, "reading an organization chain");
   if (!r) return std::move(r).error();
   std::vector<Organization> chain;
   for (int i = 0; i < r->rows(); ++i) {
     auto org = readOrganization(*r, i);
     if (!org) return std::move(org).error();
-    if (newer != nullptr && r->boolean(i, 10)) newer->push_back(org->id);
     chain.push_back(std::move(*org));
   }
   if (chain.empty() || !chain.back().parent_id) return chain;

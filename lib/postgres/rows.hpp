@@ -20,15 +20,11 @@ namespace useradmin::pg {
 /// Parses PostgreSQL's text form of a one-dimensional text[] ('{a,"b c"}').
 std::vector<std::string> parseTextArray(std::string_view text);
 
-/// With `newer`, also whether the user row was last written by a
-/// transaction with a newer xid than this one's (kSelectUserInBatch).
-Result<std::optional<User>> selectUser(Connection& c, std::string_view id, bool* newer = nullptr);
+Result<std::optional<User>> selectUser(Connection& c, std::string_view id);
 /// `[org, ..., root]`; with `lock`, every organization's advisory lock is
 /// taken shared until the transaction ends (units of work), then the chain
-/// is read. With `newer`, the ids of the chain's organizations last written
-/// by a transaction with a newer xid than this one's are appended to it.
-Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock = false,
-                                              std::vector<std::string>* newer = nullptr);
+/// is read.
+Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id, bool lock = false);
 Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version);
 /// Takes the organization's advisory lock exclusively (waiting for every
 /// unit that read its chain), then compare-and-sets.

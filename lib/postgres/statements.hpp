@@ -37,26 +37,6 @@ inline constexpr Sql kSelectChain{
     "   FROM chain JOIN organizations AS o ON o.id = chain.parent_id WHERE chain.depth < $2)"
     " SELECT " USERADMIN_PG_ORG_COLUMNS " FROM chain ORDER BY depth"};
 
-// The same reads for a unit inside a group commit's batch (see
-// postgres_store.cpp, "Group commit"), with one more column: whether the
-// row was last written by a transaction whose id is newer than the
-// batch's. age() counts from the batch's own xid, which the batch takes
-// at BEGIN; a row written by an earlier unit of the same batch (a
-// subtransaction's xid, also newer) is told apart by the caller.
-inline constexpr Sql kSelectUserInBatch{
-    "ua_select_user_in_batch",
-    "SELECT " USERADMIN_PG_USER_COLUMNS ", r.role, age(u.xmin) < 0 FROM users AS u"
-    " LEFT JOIN user_roles AS r ON r.user_id = u.id WHERE u.id = $1 ORDER BY r.position"};
-inline constexpr Sql kSelectChainInBatch{
-    "ua_select_chain_in_batch",
-    "WITH RECURSIVE chain (depth, " USERADMIN_PG_ORG_COLUMNS ", newer) AS ("
-    " SELECT 0, " USERADMIN_PG_ORG_COLUMNS ", age(xmin) < 0 FROM organizations WHERE id = $1"
-    " UNION ALL"
-    " SELECT chain.depth + 1, o.id, o.name, o.type, o.parent_id, o.suspended, o.deleted, o.suspended_at,"
-    "        o.suspended_by, o.updated_at, o.version, age(o.xmin) < 0"
-    "   FROM chain JOIN organizations AS o ON o.id = chain.parent_id WHERE chain.depth < $2)"
-    " SELECT " USERADMIN_PG_ORG_COLUMNS ", newer FROM chain ORDER BY depth"};
-
 // Organization locks for units of work: transaction-level advisory locks
 // keyed by (kOrgLockSpace, hashtext(id)), shared by every unit that read
 // the organization's chain, exclusive for a unit that changes the
@@ -256,7 +236,7 @@ inline constexpr Sql kPing{"ua_ping", "SELECT 1"};
 
 /// Every statement above, prepared on each connection.
 inline std::vector<const Sql*> all() {
-  return {&kSelectUser,     &kSelectChain, &kSelectUserInBatch, &kSelectChainInBatch, &kLockChainShared, &kLockOrganization,         &kCompareAndSetUser, &kSelectRoles,
+  return {&kSelectUser,     &kSelectChain, &kLockChainShared, &kLockOrganization,         &kCompareAndSetUser, &kSelectRoles,
           &kCompareAndSetOrganization, &kInsertAudit, &kSuspendCascade, &kReactivateCascade, &kReassignCascade,
           &kSelectSubtree,  &kUserPage,            &kAuditPage,         &kSelectOrganizations, &kAnyUser,
           &kDistinctRoles,  &kUserWithRole,        &kUpsertOrganizations, &kUpsertUsers,     &kDeleteRolesOf,

@@ -81,12 +81,6 @@ inline PostgresStoreOptions postgresOptions(const TestSchema& schema, const Poli
   options.conninfo = schema.conninfo();
   options.schema = schema.name();
   options.policy = &policy;
-  // The same cases once more with group commit, with savepoints ("1") or
-  // without ("rerun"): ctest's store.postgres.group_commit{,_rerun}.
-  const char* group = std::getenv("USERADMIN_TEST_PG_GROUP_COMMIT");
-  const std::string mode = group == nullptr ? "" : group;
-  options.group_commit = mode == "1" || mode == "rerun";
-  options.group_commit_savepoints = mode != "rerun";
   return options;
 }
 

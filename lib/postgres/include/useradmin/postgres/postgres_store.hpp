@@ -32,22 +32,6 @@ struct PostgresStoreOptions {
   /// failure or deadlock (SQLSTATE 40001/40P01) before the caller gets
   /// `unavailable`.
   int max_retries = 30;
-  /// Group commit: units that arrive while every connection is busy are
-  /// run one after another on the next free connection in one transaction,
-  /// each in a savepoint of its own (a failing unit is rolled back alone),
-  /// and answered after its one COMMIT. Off by default: measured on this
-  /// project's benchmark it did not pay (docs/benchmarks.md, "PostgreSQL
-  /// group commit"). transactLarge (cascades) never joins a batch.
-  bool group_commit = false;
-  /// How a group commit keeps a failing unit from failing the others.
-  /// true: each unit runs in a savepoint and a failing one is rolled back
-  /// to it alone. false: no savepoints (two statements fewer per unit); a
-  /// failing unit rolls the whole batch back, then runs again alone and
-  /// the others run again in another batch.
-  bool group_commit_savepoints = true;
-  /// Most units in one group-commit transaction (each is a subtransaction;
-  /// PostgreSQL caches 64 per backend before snapshots get slower).
-  std::size_t max_batch = 32;
 };
 
 /// Opens a PostgreSQL database as a UserStore, creating or migrating its
