@@ -36,6 +36,14 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   /// Most units of work committed together by the writer (group commit).
   std::size_t max_batch = 64;
+  /// With `full` durability (on Linux, SQLite's default VFS): the writer
+  /// does not wait for the disk inside COMMIT; a syncer thread fdatasyncs
+  /// the write-ahead log and acknowledges every unit a sync covered, while
+  /// the writer already runs the next batch. The promise is FULL's: no unit
+  /// is acknowledged, and no read answered, before what it saw is on disk.
+  /// Off: every COMMIT syncs on the writer (SQLite's own FULL). Ignored
+  /// with `normal` durability or a custom `vfs` (whose syncs it would skip).
+  bool overlap_sync = true;
   /// Reader connections (for findUser and read() outside units of work).
   std::size_t readers = 4;
   /// Run `PRAGMA quick_check` on open and refuse a damaged file. It reads
