@@ -437,6 +437,8 @@ int main(int argc, char** argv) {
     std::cout << kProgram << " " << USERADMIN_VERSION << "\n";
     return 0;
   }
+  // The server owns its process: SQLite need not count its allocations.
+  static_cast<void>(useradmin::tuneSqliteForThisProcess());
   try {
     return run(parsed.options);
   } catch (const std::exception& e) {

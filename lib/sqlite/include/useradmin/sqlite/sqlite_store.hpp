@@ -80,6 +80,17 @@ struct SqliteStoreOptions {
 /// timeout.
 USERADMIN_API Result<std::unique_ptr<UserStore>> openSqliteStore(const SqliteStoreOptions& options);
 
+/// For a program that owns its process (the example server calls it first
+/// thing): turns off SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS),
+/// so that SQLite's allocations stop taking a process-wide mutex to count
+/// themselves (about 200 times per unit of work, since Debian's SQLite has
+/// no lookaside memory). A global setting: it also applies to every other
+/// SQLite user in the process, and `sqlite3_memory_used()` reads 0 after
+/// it. Works only before SQLite's first use; false (and nothing changed)
+/// afterwards. Libraries embedding the store should leave the choice to
+/// their program.
+USERADMIN_API bool tuneSqliteForThisProcess();
+
 /// Whether a store returned by openSqliteStore can still keep its
 /// durability promise. `internal`, with the reason in `Error::detail`, once
 /// its database file or write-ahead log was deleted or replaced while it
