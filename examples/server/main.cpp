@@ -306,6 +306,7 @@ int run(const CliOptions& o) {
     SqliteStoreOptions store_options;
     store_options.path = db_path;
     store_options.durability = o.durability;
+    store_options.overlap_sync = o.sync_overlap;
     store_options.policy = &policy;
     // Storage events: as before in text (the store's own line), in the JSON
     // format otherwise.
