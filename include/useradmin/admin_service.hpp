@@ -131,11 +131,11 @@ class USERADMIN_API AdminService {
   /// calling thread before this returns (see hasDirectory()).
   void reactivateUserAsync(Actor actor, std::string id, std::string note, std::function<void(Result<User>)> done);
 
-  /// Whether rule 12 calls a directory (which blocks): reactivateUserAsync
-  /// then runs synchronously.
+  /// Whether rule 12 (or a cascade's relay wake-up) involves a directory:
+  /// the …Async calls then run synchronously.
   bool hasDirectory() const noexcept { return deps_.directory != nullptr; }
 
-  /// Whether reactivateUserAsync returns before its unit runs, never
+  /// Whether the …Async calls return before their unit runs, never
   /// blocking the calling thread: no directory is configured and the store
   /// completes units on a thread of its own (transactsAsynchronously).
   bool completesWithoutBlocking() const noexcept {
@@ -149,17 +149,34 @@ class USERADMIN_API AdminService {
   /// in rule 12. Returns the user after the change.
   Result<User> suspendUser(const Actor& actor, std::string_view id, std::string_view note = {});
 
+  /// suspendUser without blocking the caller, exactly as reactivateUserAsync
+  /// is to reactivateUser: the same decision and outcomes, `done` called
+  /// once on the thread that completes the unit (synchronously, before this
+  /// returns, when a directory is configured).
+  void suspendUserAsync(Actor actor, std::string id, std::string note, std::function<void(Result<User>)> done);
+
   /// Lifecycle §3: the organization must be a strict descendant of the
   /// actor's; `failed_precondition` `suspended`/`already_suspended` when it
   /// is suspended. Suspends it and cascades to every active user of its
   /// subtree, in one transaction.
   Result<OrganizationChange> suspendOrganization(const Actor& actor, std::string_view id, std::string_view note = {});
 
+  /// suspendOrganization without blocking the caller (as
+  /// reactivateUserAsync). The cascade is still one transaction of its own
+  /// (UserStore::transactLargeAsync); only the caller no longer waits for it.
+  void suspendOrganizationAsync(Actor actor, std::string id, std::string note,
+                                std::function<void(Result<OrganizationChange>)> done);
+
   /// Lifecycle §4: `failed_precondition` `parent_id`/`organization_suspended`
   /// (value: the suspended ancestor) or `suspended`/`not_suspended`.
   /// Reactivates it and the users its cascade suspended, in one transaction.
   Result<OrganizationChange> reactivateOrganization(const Actor& actor, std::string_view id,
                                                     std::string_view note = {});
+
+  /// reactivateOrganization without blocking the caller (as
+  /// suspendOrganizationAsync).
+  void reactivateOrganizationAsync(Actor actor, std::string id, std::string note,
+                                   std::function<void(Result<OrganizationChange>)> done);
 
   // ---- Reads (lifecycle §5): one consistent snapshot each, never audited,
   // never waiting for writers. Common outcomes as above (A, B for every id

@@ -234,12 +234,17 @@ class USERADMIN_API UserStore {
   /// then `done`.
   virtual void transactAsync(Work work, Done done);
 
-  /// Whether transactAsync hands the unit to a thread of the store's own
-  /// and returns at once (true: the SQLite store), or runs it on the
-  /// calling thread (false, the default: the memory store, and stores
-  /// whose units wait on a network round trip, such as PostgreSQL). A
-  /// caller that must never block (an I/O thread) uses transactAsync only
-  /// when this is true.
+  /// transactAsync for a large unit (see transactLarge): the same
+  /// guarantees and the same `done` rules, run in a transaction of its own.
+  /// The default runs transactLarge on the calling thread and then `done`.
+  virtual void transactLargeAsync(Work work, Done done);
+
+  /// Whether transactAsync and transactLargeAsync hand the unit to a
+  /// thread of the store's own and return at once (true: the SQLite store;
+  /// a store answering true overrides both), or run it on the calling
+  /// thread (false, the default: the memory store, and stores whose units
+  /// wait on a network round trip, such as PostgreSQL). A caller that must
+  /// never block (an I/O thread) uses them only when this is true.
   virtual bool transactsAsynchronously() const noexcept { return false; }
 
   /// Loads a fixture: every organization and user of `data` is inserted, or

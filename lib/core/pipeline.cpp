@@ -258,7 +258,7 @@ Result<T> Pipeline::decide(const std::function<Result<T>(UnitOfWork&)>& decideOn
 
 template <class T>
 void Pipeline::decideAsync(std::shared_ptr<Pipeline> self, std::function<Result<T>(UnitOfWork&)> decideOnce,
-                           std::function<void(Result<T>)> then, int attempt) {
+                           std::function<void(Result<T>)> then, bool large, int attempt) {
   auto answer = std::make_shared<std::optional<Result<T>>>();
   Pipeline* pipeline = self.get();
   UserStore& store = pipeline->deps_.store;
@@ -267,18 +267,20 @@ void Pipeline::decideAsync(std::shared_ptr<Pipeline> self, std::function<Result<
   UserStore::Work work = [pipeline, answer, decideOnce](UnitOfWork& unit) -> Status {
     return pipeline->decideInUnit(unit, decideOnce, *answer);
   };
-  store.transactAsync(std::move(work), [self = std::move(self), answer, decideOnce = std::move(decideOnce),
-                                        then = std::move(then), attempt](Status committed) mutable {
+  UserStore::Done completed = [self = std::move(self), answer, decideOnce = std::move(decideOnce),
+                                then = std::move(then), large, attempt](Status committed) mutable {
     if (!committed) return then(std::move(committed).error());
     if (*answer) return then(std::move(**answer));
     if (attempt == kMaxDecisionAttempts) return then(self->keptChanging());
     try {
-      Pipeline::decideAsync<T>(std::move(self), std::move(decideOnce), then, attempt + 1);
+      Pipeline::decideAsync<T>(std::move(self), std::move(decideOnce), then, large, attempt + 1);
     } catch (...) {
       // Only allocation can fail here, before the next unit was queued.
       then(Error::internal("decision: out of memory while deciding again"));
     }
-  });
+  };
+  if (large) store.transactLargeAsync(std::move(work), std::move(completed));
+  else store.transactAsync(std::move(work), std::move(completed));
 }
 
 template <class T>
@@ -294,7 +296,9 @@ Result<T> guarded(const char* name, const std::function<Result<T>()>& operation)
 
 template Result<UserChange> Pipeline::decide(const std::function<Result<UserChange>(UnitOfWork&)>&, bool);
 template void Pipeline::decideAsync(std::shared_ptr<Pipeline>, std::function<Result<UserChange>(UnitOfWork&)>,
-                                    std::function<void(Result<UserChange>)>, int);
+                                    std::function<void(Result<UserChange>)>, bool, int);
+template void Pipeline::decideAsync(std::shared_ptr<Pipeline>, std::function<Result<OrganizationChange>(UnitOfWork&)>,
+                                    std::function<void(Result<OrganizationChange>)>, bool, int);
 template Result<OrganizationChange> Pipeline::decide(const std::function<Result<OrganizationChange>(UnitOfWork&)>&,
                                                      bool);
 template Result<User> guarded(const char*, const std::function<Result<User>()>&);

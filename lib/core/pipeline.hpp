@@ -89,12 +89,13 @@ class Pipeline {
   template <class T>
   Result<T> decide(const std::function<Result<T>(UnitOfWork&)>& decideOnce, bool large = false);
 
-  /// decide without blocking (UserStore::transactAsync): `then` is called
-  /// once with the answer, on the thread that completes the store's unit.
-  /// `self` keeps the pipeline (and what it refers to) alive until then.
+  /// decide without blocking (UserStore::transactAsync, or
+  /// transactLargeAsync when `large`): `then` is called once with the
+  /// answer, on the thread that completes the store's unit. `self` keeps
+  /// the pipeline (and what it refers to) alive until then.
   template <class T>
   static void decideAsync(std::shared_ptr<Pipeline> self, std::function<Result<T>(UnitOfWork&)> decideOnce,
-                          std::function<void(Result<T>)> then, int attempt = 1);
+                          std::function<void(Result<T>)> then, bool large = false, int attempt = 1);
 
   /// An event of this request with `outcome` and `reason`.
   AuditEvent event(std::string_view outcome, std::string_view reason) const;
@@ -165,7 +166,10 @@ Result<T> guarded(const char* name, const std::function<Result<T>()>& operation)
 extern template Result<UserChange> Pipeline::decide(const std::function<Result<UserChange>(UnitOfWork&)>&, bool);
 extern template void Pipeline::decideAsync(std::shared_ptr<Pipeline>,
                                            std::function<Result<UserChange>(UnitOfWork&)>,
-                                           std::function<void(Result<UserChange>)>, int);
+                                           std::function<void(Result<UserChange>)>, bool, int);
+extern template void Pipeline::decideAsync(std::shared_ptr<Pipeline>,
+                                           std::function<Result<OrganizationChange>(UnitOfWork&)>,
+                                           std::function<void(Result<OrganizationChange>)>, bool, int);
 extern template Result<OrganizationChange> Pipeline::decide(
     const std::function<Result<OrganizationChange>(UnitOfWork&)>&, bool);
 extern template Result<User> guarded(const char*, const std::function<Result<User>()>&);

@@ -1,6 +1,7 @@
 #include "useradmin/user_store.hpp"
 
 #include <exception>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -11,16 +12,30 @@ ReadView::~ReadView() = default;
 UnitOfWork::~UnitOfWork() = default;
 UserStore::~UserStore() = default;
 
-void UserStore::transactAsync(Work work, Done done) {
+namespace {
+
+// The default asynchronous calls: the blocking one, then `done`, on the
+// calling thread.
+void runThenComplete(const std::function<Status()>& run, const UserStore::Done& done) {
   Status result;
   try {
-    result = transact(work);
+    result = run();
   } catch (const std::exception& e) {
     result = Error::internal(std::string("the unit of work threw: ") + e.what());
   } catch (...) {
     result = Error::internal("the unit of work threw an exception");
   }
   done(std::move(result));
+}
+
+}  // namespace
+
+void UserStore::transactAsync(Work work, Done done) {
+  runThenComplete([&] { return transact(work); }, done);
+}
+
+void UserStore::transactLargeAsync(Work work, Done done) {
+  runThenComplete([&] { return transactLarge(work); }, done);
 }
 
 namespace {

@@ -707,23 +707,12 @@ class SqliteStore final : public UserStore {
 
   bool transactsAsynchronously() const noexcept override { return true; }
 
-  void transactAsync(Work work, Done done) override {
-    auto job = std::make_unique<Job>();
-    job->owned_work = std::move(work);
-    job->work = &job->owned_work;
-    job->completion = std::move(done);
-    {
-      std::unique_lock lock(mutex_);
-      if (stopping_) {
-        lock.unlock();
-        job->completion(Error::internal("the store is closing"));
-        return;
-      }
-      queue_.push_back(job.release());  // the writer deletes it after its completion
-      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
-    }
-    queued_.notify_one();
-  }
+  void transactAsync(Work work, Done done) override { queueOwned(std::move(work), std::move(done), false); }
+
+  // A cascade queued this way runs alone, exactly as through transactLarge:
+  // the writer is busy for its whole transaction either way, and only the
+  // caller's thread is spared the wait.
+  void transactLargeAsync(Work work, Done done) override { queueOwned(std::move(work), std::move(done), true); }
 
   Status transactLarge(const Work& work) override {
     Job job;
@@ -831,6 +820,27 @@ class SqliteStore final : public UserStore {
     SqliteStore& store_;
     std::unique_ptr<Connection> connection_;
   };
+
+  // transactAsync / transactLargeAsync: the Job goes on the heap, owned by
+  // the queue until the writer has called `done`.
+  void queueOwned(Work work, Done done, bool alone) {
+    auto job = std::make_unique<Job>();
+    job->owned_work = std::move(work);
+    job->work = &job->owned_work;
+    job->alone = alone;
+    job->completion = std::move(done);
+    {
+      std::unique_lock lock(mutex_);
+      if (stopping_) {
+        lock.unlock();
+        job->completion(Error::internal("the store is closing"));
+        return;
+      }
+      queue_.push_back(job.release());  // the writer deletes it after its completion
+      queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+    }
+    queued_.notify_one();
+  }
 
   // Queues `job` for the writer and blocks until it has been committed (or
   // refused). An exception thrown by the unit is rethrown here, on the

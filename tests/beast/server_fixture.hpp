@@ -142,6 +142,7 @@ class TestServer {
   std::uint16_t port() const { return server_->port(); }
   beast::Server& server() { return *server_; }
   UserStore& store() { return *handle_.store; }
+  const AdminService& service() const { return *service_; }
 
   User user(const std::string& id) {
     auto found = handle_.store->findUser(id);

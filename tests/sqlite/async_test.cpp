@@ -184,3 +184,71 @@ TEST_CASE("sqlite reactivateUserAsync: the blocking call's outcomes and audit ev
   CHECK(answer.error().code == blocking.error().code);
   CHECK(answer.error().reason == blocking.error().reason);
 }
+
+namespace {
+
+// Starts an asynchronous call and waits for its one answer.
+template <class T, class Start>
+Result<T> awaitAnswer(Start start) {
+  Completions one;
+  std::mutex mutex;
+  Result<T> answer = Error::internal("not called");
+  start([&](Result<T> result) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      answer = std::move(result);
+    }
+    one.add();
+  });
+  REQUIRE(one.waitFor(1));
+  CHECK(one.count() == 1);
+  std::lock_guard<std::mutex> lock(mutex);
+  return answer;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite suspendUserAsync and the asynchronous cascades: the blocking calls' answers and events",
+          "[sqlite][async][cascade]") {
+  TempDir dir;
+  auto store = openOrThrow(sqliteOptions(dir.file("async-cascade.db")));
+  REQUIRE(store->seed(standardDataset()));
+  auto authorizer = makePolicyAuthorizer(defaultPolicy());
+  AdminService service(ServiceDeps{*store, *authorizer, systemClock(), nullptr});
+  REQUIRE(service.completesWithoutBlocking());
+  using Change = OrganizationChange;
+
+  auto suspended = awaitAnswer<Change>(
+      [&](auto done) { service.suspendOrganizationAsync(rootActor(), "org_r1", "cascade", std::move(done)); });
+  REQUIRE(suspended);
+  CHECK(suspended->organization.suspended);
+  CHECK(suspended->changed_user_ids ==
+        std::vector<std::string>{"usr_c1_admin", "usr_r1_admin", "usr_r1_super", "usr_r1_support"});
+  auto again = awaitAnswer<Change>(
+      [&](auto done) { service.suspendOrganizationAsync(rootActor(), "org_r1", "", std::move(done)); });
+  REQUIRE_FALSE(again);
+  CHECK(again.error().reason == service.suspendOrganization(rootActor(), "org_r1").error().reason);
+
+  auto reactivated = awaitAnswer<Change>(
+      [&](auto done) { service.reactivateOrganizationAsync(rootActor(), "org_r1", "cascade", std::move(done)); });
+  REQUIRE(reactivated);
+  CHECK(reactivated->changed_user_ids == suspended->changed_user_ids);
+
+  auto user = awaitAnswer<User>(
+      [&](auto done) { service.suspendUserAsync(rootActor(), "usr_r1_support", "one user", std::move(done)); });
+  REQUIRE(user);
+  CHECK(user->status == UserStatus::suspended);
+  CHECK(user->suspended_by == std::string("usr_root"));
+  auto twice = awaitAnswer<User>(
+      [&](auto done) { service.suspendUserAsync(rootActor(), "usr_r1_support", "", std::move(done)); });
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().reason == "not_active");
+
+  // Every answer committed its events before it was delivered.
+  RawDb raw(dir.file("async-cascade.db"));
+  CHECK(raw.integer("SELECT count(*) FROM audit_events WHERE reason = 'organization_cascade'") == 8);
+  CHECK(raw.integer("SELECT count(*) FROM audit_events WHERE action = 'organization.suspend' AND "
+                    "outcome = 'granted'") == 1);
+  CHECK(raw.integer("SELECT count(*) FROM audit_events WHERE outcome = 'failed_precondition'") == 3);
+  CHECK(raw.integer("SELECT count(*) FROM audit_events WHERE action = 'user.suspend' AND note = 'one user'") == 1);
+}

@@ -1,4 +1,5 @@
 // The route table and its handlers: each handler is one call into the library.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,49 +38,87 @@ ApiResponse reactivationResponse(const Call& call, const Result<User>& result) {
   return respond(call, result, [](const User& user) { return userEnvelope(user); });
 }
 
+// PATCH {base}/users/{id}/suspend (lifecycle §2): the user view.
+ApiResponse suspensionResponse(const Call& call, const Result<User>& result) {
+  return respond(call, result, [](const User& user) { return dataEnvelope(kUserSuspendedMessage, userView(user)); });
+}
+
+// PATCH {base}/organizations/{id}/suspend (lifecycle §3).
+ApiResponse organizationSuspensionResponse(const Call& call, const Result<OrganizationChange>& result) {
+  return respond(call, result, [](const OrganizationChange& change) {
+    return organizationEnvelope(change.organization, "suspended_users_count", change.changed_user_ids.size(),
+                                kOrganizationSuspendedMessage);
+  });
+}
+
+// PATCH {base}/organizations/{id}/reactivate (lifecycle §4).
+ApiResponse organizationReactivationResponse(const Call& call, const Result<OrganizationChange>& result) {
+  return respond(call, result, [](const OrganizationChange& change) {
+    return organizationEnvelope(change.organization, "reactivated_users_count", change.changed_user_ids.size(),
+                                kOrganizationReactivatedMessage);
+  });
+}
+
 ApiResponse reactivateUserHandler(const Services& services, const Call& call) {
   return reactivationResponse(call, services.admin.reactivateUser(call.actor, call.params.get("id"), call.note));
 }
 
-// The same, without blocking on storage: the response is built where the
-// store completes the unit.
-void reactivateUserAsyncHandler(const Services& services, Call call, Respond respond) {
+ApiResponse suspendUserHandler(const Services& services, const Call& call) {
+  return suspensionResponse(call, services.admin.suspendUser(call.actor, call.params.get("id"), call.note));
+}
+
+ApiResponse suspendOrganizationHandler(const Services& services, const Call& call) {
+  return organizationSuspensionResponse(
+      call, services.admin.suspendOrganization(call.actor, call.params.get("id"), call.note));
+}
+
+ApiResponse reactivateOrganizationHandler(const Services& services, const Call& call) {
+  return organizationReactivationResponse(
+      call, services.admin.reactivateOrganization(call.actor, call.params.get("id"), call.note));
+}
+
+// The write routes without blocking on storage: `start` is the service's
+// …Async call, and the response is built by `render` where the store
+// completes the unit (the SQLite writer, after its COMMIT), then handed to
+// `respond`. The same response as the blocking handler's.
+template <class T>
+using AsyncStart = void (AdminService::*)(Actor, std::string, std::string, std::function<void(Result<T>)>);
+
+template <class T>
+void startAsync(const Services& services, Call call, Respond respond, AsyncStart<T> start,
+                ApiResponse (*render)(const Call&, const Result<T>&)) {
   auto shared = std::make_shared<Call>(std::move(call));
   std::string id(shared->params.get("id"));
-  services.admin.reactivateUserAsync(shared->actor, std::move(id), shared->note,
-                                     [shared, respond = std::move(respond)](Result<User> result) {
-                                       ApiResponse response;
-                                       try {
-                                         response = reactivationResponse(*shared, result);
-                                       } catch (...) {
-                                         response = ApiResponse{};  // a bare 500: out of memory
-                                       }
-                                       respond(std::move(response));
-                                     });
+  (services.admin.*start)(shared->actor, std::move(id), shared->note,
+                          [shared, render, respond = std::move(respond)](Result<T> result) {
+                            ApiResponse response;
+                            try {
+                              response = render(*shared, result);
+                            } catch (...) {
+                              response = ApiResponse{};  // a bare 500: out of memory
+                            }
+                            respond(std::move(response));
+                          });
 }
 
-// PATCH {base}/users/{id}/suspend (lifecycle §2): the user view.
-ApiResponse suspendUserHandler(const Services& services, const Call& call) {
-  return respond(call, services.admin.suspendUser(call.actor, call.params.get("id"), call.note),
-                 [](const User& user) { return dataEnvelope(kUserSuspendedMessage, userView(user)); });
+void reactivateUserAsyncHandler(const Services& services, Call call, Respond respond) {
+  startAsync<User>(services, std::move(call), std::move(respond), &AdminService::reactivateUserAsync,
+                   &reactivationResponse);
 }
 
-// PATCH {base}/organizations/{id}/suspend (lifecycle §3).
-ApiResponse suspendOrganizationHandler(const Services& services, const Call& call) {
-  return respond(call, services.admin.suspendOrganization(call.actor, call.params.get("id"), call.note),
-                 [](const OrganizationChange& change) {
-                   return organizationEnvelope(change.organization, "suspended_users_count",
-                                               change.changed_user_ids.size(), kOrganizationSuspendedMessage);
-                 });
+void suspendUserAsyncHandler(const Services& services, Call call, Respond respond) {
+  startAsync<User>(services, std::move(call), std::move(respond), &AdminService::suspendUserAsync,
+                   &suspensionResponse);
 }
 
-// PATCH {base}/organizations/{id}/reactivate (lifecycle §4).
-ApiResponse reactivateOrganizationHandler(const Services& services, const Call& call) {
-  return respond(call, services.admin.reactivateOrganization(call.actor, call.params.get("id"), call.note),
-                 [](const OrganizationChange& change) {
-                   return organizationEnvelope(change.organization, "reactivated_users_count",
-                                               change.changed_user_ids.size(), kOrganizationReactivatedMessage);
-                 });
+void suspendOrganizationAsyncHandler(const Services& services, Call call, Respond respond) {
+  startAsync<OrganizationChange>(services, std::move(call), std::move(respond),
+                                 &AdminService::suspendOrganizationAsync, &organizationSuspensionResponse);
+}
+
+void reactivateOrganizationAsyncHandler(const Services& services, Call call, Respond respond) {
+  startAsync<OrganizationChange>(services, std::move(call), std::move(respond),
+                                 &AdminService::reactivateOrganizationAsync, &organizationReactivationResponse);
 }
 
 // ---- The reads (lifecycle §5) ----
@@ -289,9 +328,11 @@ const std::vector<Route>& apiRoutes() {
       // method  pattern                            body parser        handler
       {"PATCH", "/users/{id}/reactivate", &parseReasonBody, &reactivateUserHandler, nullptr,
        &reactivateUserAsyncHandler},
-      {"PATCH", "/users/{id}/suspend", &parseReasonBody, &suspendUserHandler},
-      {"PATCH", "/organizations/{id}/suspend", &parseReasonBody, &suspendOrganizationHandler},
-      {"PATCH", "/organizations/{id}/reactivate", &parseReasonBody, &reactivateOrganizationHandler},
+      {"PATCH", "/users/{id}/suspend", &parseReasonBody, &suspendUserHandler, nullptr, &suspendUserAsyncHandler},
+      {"PATCH", "/organizations/{id}/suspend", &parseReasonBody, &suspendOrganizationHandler, nullptr,
+       &suspendOrganizationAsyncHandler},
+      {"PATCH", "/organizations/{id}/reactivate", &parseReasonBody, &reactivateOrganizationHandler, nullptr,
+       &reactivateOrganizationAsyncHandler},
       // The reads take no body, and refuse a query parameter they do not know.
       {"GET", "/users/{id}", nullptr, &getUserHandler, &parseNoQuery},
       {"GET", "/users", nullptr, &listUsersHandler, &parseUserListQuery},
