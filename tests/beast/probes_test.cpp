@@ -74,8 +74,10 @@ TEST_CASE("probes: readiness goes false as soon as the drain begins", "[beast][p
   CHECK(server.server().ready());
   HttpClient busy(server.port());
   busy.send(http::verb::patch, reactivatePath("usr_c1_target"), {bearer(tokenFor("usr_root"))});
-  for (int i = 0; i < 200 && server.server().connectionCount() == 0; ++i)
+  // In flight: the request reached the (delaying) store, so the drain must wait for it.
+  for (int i = 0; i < 1000 && server.slowStore()->started() == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(server.slowStore()->started() == 1);
   std::thread stopper([&] { server.server().shutdown(std::chrono::seconds(5)); });
   bool went_unready_while_draining = false;
   for (int i = 0; i < 400 && !went_unready_while_draining; ++i) {

@@ -4,6 +4,7 @@
 #ifndef USERADMIN_TESTS_BEAST_SERVER_FIXTURE_HPP
 #define USERADMIN_TESTS_BEAST_SERVER_FIXTURE_HPP
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,7 @@ class SlowStore final : public UserStore {
  public:
   SlowStore(UserStore& inner, std::chrono::milliseconds delay) : inner_(inner), delay_(delay) {}
   Status transact(const Work& work) override {
+    started_.fetch_add(1);
     std::this_thread::sleep_for(delay_);
     return inner_.transact(work);
   }
@@ -70,10 +72,13 @@ class SlowStore final : public UserStore {
     return inner_.rescheduleDirectoryUpdate(id, next, error);
   }
   Result<OutboxStats> directoryOutboxStats() override { return inner_.directoryOutboxStats(); }
+  /// Units that reached the store (and are being delayed, or were).
+  int started() const { return started_.load(); }
 
  private:
   UserStore& inner_;
   std::chrono::milliseconds delay_;
+  std::atomic<int> started_{0};
 };
 
 // A directory hook that always fails (rule 12).
@@ -134,6 +139,9 @@ class TestServer {
     if (!started) FAIL("server did not start: " << started.error().detail);
     server_ = std::move(started).value();
   }
+
+  /// The delaying wrapper (config.store_delay), or null.
+  const SlowStore* slowStore() const { return slow_.get(); }
 
   ~TestServer() {
     if (server_) server_->shutdown(std::chrono::seconds(5));
