@@ -30,9 +30,10 @@ constexpr const char* kCountOrganizations = "SELECT count(*) FROM organizations"
 
 // One organization's users (of one status, or every listed one) in id
 // order: a range of the index users_by_organization (organization_id, id)
-// from `after`, the status checked on each row.
+// from `after`, the status checked on each row (`+status`: never
+// users_by_status, which would walk every user of that status).
 constexpr const char* kOrgUsers =
-    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND status = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND +status = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
 constexpr const char* kOrgListedUsers =
     USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND +status <> 'deleted' AND id > ?3 ORDER BY id LIMIT ?4";
 // All users in id order; the caller stops stepping when its page is full.

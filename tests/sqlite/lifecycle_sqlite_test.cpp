@@ -95,7 +95,7 @@ TEST_CASE("sqlite store: the cascade statements use the indexes, not a scan of u
     return all;
   };
   const std::string suspend = plan(
-      "UPDATE users SET status = 'suspended' WHERE status = 'active' AND organization_id IN ('a', 'b')");
+      "UPDATE users SET status = 'suspended' WHERE +status = 'active' AND organization_id IN ('a', 'b')");
   INFO(suspend);
   CHECK(suspend.find("users_by_organization") != std::string::npos);
   const std::string reactivate =
@@ -115,7 +115,7 @@ TEST_CASE("sqlite store: listings and audit reads seek an index, never scan a ta
     return all;
   };
   const std::pair<const char*, const char*> cases[] = {
-      {"SELECT * FROM users WHERE organization_id = 'o' AND status = 'active' AND id > '' ORDER BY id LIMIT 9",
+      {"SELECT * FROM users WHERE organization_id = 'o' AND +status = 'active' AND id > '' ORDER BY id LIMIT 9",
        "users_by_organization (organization_id=? AND id>?)"},
       {"SELECT * FROM users WHERE status = 'suspended' AND id > '' ORDER BY id", "users_by_status (status=? AND id>?)"},
       {"SELECT * FROM audit_events WHERE target_id = 'u' AND id > 0 ORDER BY id", "audit_by_target (target_id=? AND id>?)"},
