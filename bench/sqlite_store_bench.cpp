@@ -43,13 +43,16 @@ SqliteDurability durabilityArg(const benchmark::State& state) {
   return state.range(0) == 0 ? SqliteDurability::full : SqliteDurability::normal;
 }
 
-Dataset withSuspended(int count) {
+Dataset withBenchUsers(int count, UserStatus status) {
   Dataset data = standardDataset();
   data.users.reserve(data.users.size() + static_cast<std::size_t>(count));
   const char* orgs[] = {"org_c1", "org_c2", "org_c3", "org_c4"};
-  for (int i = 0; i < count; ++i) data.users.push_back(makeSuspended("usr_b" + std::to_string(i), orgs[i % 4]));
+  for (int i = 0; i < count; ++i)
+    data.users.push_back(makeUser("usr_b" + std::to_string(i), orgs[i % 4], {"support"}, status));
   return data;
 }
+
+Dataset withSuspended(int count) { return withBenchUsers(count, UserStatus::suspended); }
 
 AuditEvent benchEvent(std::int64_t n) {
   AuditEvent e;
@@ -102,10 +105,13 @@ std::unique_ptr<Authorizer> g_authorizer;
 std::unique_ptr<ReactivationService> g_service;
 std::atomic<int> g_next_user{0};
 
-void BM_Reactivate(benchmark::State& state) {
+// Arg `active` (BM_DenyNotSuspended): the users are active, so every
+// iteration is the 400 `not_suspended` denial (reads + audit event, no update).
+void reactivateEach(benchmark::State& state, UserStatus seeded, bool expect_granted) {
   if (state.thread_index() == 0) {
     g_service_store = new BenchStore(durabilityArg(state), 64, state.range(1) != 0);
-    if (!g_service_store->store->seed(withSuspended(state.threads() * kPerThread))) state.SkipWithError("seed failed");
+    if (!g_service_store->store->seed(withBenchUsers(state.threads() * kPerThread, seeded)))
+      state.SkipWithError("seed failed");
     g_authorizer = makePolicyAuthorizer(defaultPolicy());
     g_service = std::make_unique<ReactivationService>(
         ServiceDeps{*g_service_store->store, *g_authorizer, systemClock(), nullptr});
@@ -116,7 +122,8 @@ void BM_Reactivate(benchmark::State& state) {
   actor.credential_issued_at = systemClock().now();
   for (auto _ : state) {
     const std::string id = "usr_b" + std::to_string(g_next_user++);
-    if (!g_service->reactivateUser(actor, id)) state.SkipWithError("reactivation refused");
+    if (static_cast<bool>(g_service->reactivateUser(actor, id)) != expect_granted)
+      state.SkipWithError(expect_granted ? "reactivation refused" : "reactivation not refused");
   }
   state.SetItemsProcessed(state.iterations());
   if (state.thread_index() == 0) {
@@ -126,10 +133,19 @@ void BM_Reactivate(benchmark::State& state) {
     g_service_store = nullptr;
   }
 }
+void BM_Reactivate(benchmark::State& state) { reactivateEach(state, UserStatus::suspended, true); }
 BENCHMARK(BM_Reactivate)
     ->ArgNames({"normal", "cache"})
     ->ArgsProduct({{0, 1}, {0, 1}})
     ->Threads(1)
+    ->Threads(16)
+    ->Iterations(kPerThread)
+    ->UseRealTime();
+
+void BM_DenyNotSuspended(benchmark::State& state) { reactivateEach(state, UserStatus::active, false); }
+BENCHMARK(BM_DenyNotSuspended)
+    ->ArgNames({"normal", "cache"})
+    ->Args({0, 1})
     ->Threads(16)
     ->Iterations(kPerThread)
     ->UseRealTime();

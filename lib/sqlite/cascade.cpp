@@ -29,13 +29,16 @@ namespace {
   "                          reason, request_id, client_address, note) " USERADMIN_SUBTREE                        \
   "SELECT ?2, ?3, ?4, 'user', u.id, u.organization_id, ?5, ?6, ?7, ?8, ?9 FROM users AS u "
 
+// `+status`: the users are found per organization of the subtree
+// (users_by_organization), never by status, which without statistics the
+// planner could otherwise prefer (users_by_status holds every active user).
 constexpr const char* kSuspendAudit = USERADMIN_CASCADE_AUDIT
-    "WHERE u.status = 'active' AND u.organization_id IN (SELECT id FROM subtree) ORDER BY u.id";
+    "WHERE +u.status = 'active' AND u.organization_id IN (SELECT id FROM subtree) ORDER BY u.id";
 
 constexpr const char* kSuspendUsers = USERADMIN_SUBTREE
     "UPDATE users SET status = 'suspended', suspended_at = ?2, suspended_by = ?4, suspended_by_org_id = ?1,"
     "                 tokens_valid_after = ?2, updated_at = ?2, version = version + 1"
-    " WHERE status = 'active' AND organization_id IN (SELECT id FROM subtree) RETURNING id";
+    " WHERE +status = 'active' AND organization_id IN (SELECT id FROM subtree) RETURNING id";
 
 constexpr const char* kReactivateAudit = USERADMIN_CASCADE_AUDIT
     "JOIN subtree ON subtree.id = u.organization_id"
@@ -68,7 +71,7 @@ constexpr const char* kReassignUsers = USERADMIN_SUBTREE
   "  FROM users AS u "
 
 constexpr const char* kSuspendOutbox = USERADMIN_CASCADE_OUTBOX("suspended")
-    "WHERE u.status = 'active' AND u.organization_id IN (SELECT id FROM subtree)";
+    "WHERE +u.status = 'active' AND u.organization_id IN (SELECT id FROM subtree)";
 
 constexpr const char* kReactivateOutbox = USERADMIN_CASCADE_OUTBOX("active")
     "JOIN subtree ON subtree.id = u.organization_id"

@@ -28,10 +28,14 @@ constexpr const char* kCountOrganizations = "SELECT count(*) FROM organizations"
   "SELECT id, username, email, name, organization_id, status, suspended_at, suspended_by, "          \
   "suspended_by_org_id, tokens_valid_after, updated_at, version, external_id FROM users "
 
-// One organization's users of one status in id order: a range of the
-// index users_by_organization (organization_id, status, id).
+// One organization's users (of one status, or every listed one) in id
+// order: a range of the index users_by_organization (organization_id, id)
+// from `after`, the status checked on each row (`+status`: never
+// users_by_status, which would walk every user of that status).
 constexpr const char* kOrgUsers =
-    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND status = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND +status = ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+constexpr const char* kOrgListedUsers =
+    USERADMIN_USER_COLUMNS "WHERE organization_id = ?1 AND +status <> 'deleted' AND id > ?3 ORDER BY id LIMIT ?4";
 // All users in id order; the caller stops stepping when its page is full.
 // (index users_by_status (status, id), or the primary key).
 constexpr const char* kAllUsersWithStatus = USERADMIN_USER_COLUMNS "WHERE status = ?2 AND id > ?3 ORDER BY id";
@@ -98,18 +102,14 @@ Status addRoles(Connection& c, std::vector<User>& users) {
 
 Status pageByOrganization(Connection& c, const UserQuery& q, const std::vector<std::string>& orgs, std::size_t want,
                           std::vector<User>& out) {
-  // Without a filter, a listing is the active and the suspended users.
-  std::vector<UserStatus> statuses{UserStatus::active, UserStatus::suspended};
-  if (q.status) statuses = {*q.status};
+  // Without a filter, a listing is every user but the deleted ones.
   for (const std::string& org : orgs) {
-    for (const UserStatus status : statuses) {
-      auto st = c.statement(kOrgUsers);
-      if (!st) return std::move(st).error();
-      st->bindText(1, org);
-      bindUserFilters(*st, status, q);
-      st->bindInt(4, static_cast<std::int64_t>(want));
-      if (Status got = collectUsers(*st, nullptr, out.size() + want, out); !got) return got;
-    }
+    auto st = c.statement(q.status ? kOrgUsers : kOrgListedUsers);
+    if (!st) return std::move(st).error();
+    st->bindText(1, org);
+    bindUserFilters(*st, q.status, q);
+    st->bindInt(4, static_cast<std::int64_t>(want));
+    if (Status got = collectUsers(*st, nullptr, out.size() + want, out); !got) return got;
   }
   std::sort(out.begin(), out.end(), [](const User& a, const User& b) { return a.id < b.id; });
   if (out.size() > want) out.resize(want);

@@ -11,8 +11,9 @@ namespace useradmin::detail {
 
 /// A page of users (ReadView::listUsers). Two plans, chosen per call:
 /// - few organizations in the subtree: one index range per organization
-///   and status (`users_by_organization`), merged by id; a page costs about
-///   organizations x limit rows, however deep `after` is;
+///   (`users_by_organization`, from `after`), merged by id; a page costs
+///   about organizations x limit rows, however deep `after` is, plus the
+///   rows of another status skipped when a status filter is given;
 /// - many: one walk of the users in id order from `after` (the primary key,
 ///   or `users_by_status` with a status filter) that skips users outside
 ///   the subtree; a page costs about limit x (all organizations / subtree

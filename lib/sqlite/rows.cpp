@@ -39,6 +39,21 @@ UPDATE users
        external_id = ?14
  WHERE id = ?1 AND version = ?13)sql";
 
+// The compare-and-set of a lifecycle change (suspend, reactivate): the same
+// row as kCompareAndSetUser writes, provided the columns it leaves out hold
+// the values `user` has. SQLite maintains only the indexes and checks only
+// the foreign keys whose columns appear in SET, so leaving the identity
+// columns, organization_id and suspended_by_org_id out spares the
+// users_by_organization and users_by_suspending_organization entries and
+// both foreign-key lookups; comparing them in WHERE costs a few opcodes.
+// No row changed means a different version or a different value in one of
+// those columns; kCompareAndSetUser then decides.
+constexpr const char* kCompareAndSetLifecycle = R"sql(
+UPDATE users
+   SET status = ?6, suspended_at = ?7, suspended_by = ?8, tokens_valid_after = ?10, updated_at = ?11, version = ?12
+ WHERE id = ?1 AND version = ?13 AND organization_id = ?5 AND suspended_by_org_id IS ?9 AND username = ?2
+   AND email = ?3 AND name = ?4 AND external_id IS ?14)sql";
+
 constexpr const char* kSelectRoles = "SELECT role FROM user_roles WHERE user_id = ?1 ORDER BY position";
 constexpr const char* kDeleteRoles = "DELETE FROM user_roles WHERE user_id = ?1";
 constexpr const char* kInsertRole = "INSERT INTO user_roles (user_id, position, role) VALUES (?1, ?2, ?3)";
@@ -226,15 +241,18 @@ Result<std::vector<Organization>> selectChain(Connection& c, std::string_view id
 
 Result<bool> compareAndSetUser(Connection& c, const User& user, std::int64_t expected_version,
                                const std::vector<std::string>* stored_roles) {
-  {
-    auto st = c.statement(kCompareAndSetUser);
-    if (!st) return std::move(st).error();
-    st->bindText(1, user.id);
-    bindUserFields(*st, user);
-    st->bindInt(13, expected_version);
-    if (Status done = st->run("updating a user"); !done) return std::move(done).error();
+  for (const char* sql : {kCompareAndSetLifecycle, kCompareAndSetUser}) {
+    {
+      auto st = c.statement(sql);
+      if (!st) return std::move(st).error();
+      st->bindText(1, user.id);
+      bindUserFields(*st, user);
+      st->bindInt(13, expected_version);
+      if (Status done = st->run("updating a user"); !done) return std::move(done).error();
+    }
+    if (c.changes() == 1) break;
+    if (sql == kCompareAndSetUser) return false;
   }
-  if (c.changes() != 1) return false;
 
   // Roles rarely change with a compare-and-set (never on reactivation), so
   // compare first and write only when they differ.

@@ -159,6 +159,27 @@ CREATE TABLE directory_outbox (
 CREATE INDEX directory_outbox_due ON directory_outbox (next_attempt_at, id);
 )sql";
 
+// Version 6: fewer index writes per status change and per audit event (the
+// writer's profile, docs/benchmarks.md "Index writes").
+// - audit_by_action and audit_by_target_organization are read by no query
+//   of this store: an action filter and the hierarchy check are applied to
+//   rows read in id order (reads.cpp), so the two indexes only cost two
+//   B-tree inserts per event.
+// - users_by_organization loses `status`: with it, every suspend and
+//   reactivation moved the user's entry. (organization_id, id) still serves
+//   the per-organization listings (a range from `after` in id order, status
+//   checked on the row) and the subtree cascades (a range per organization);
+//   the lifecycle compare-and-set no longer names organization_id, so a
+//   status change leaves this index alone.
+// Creating the new index reads every user once (seconds at a million).
+// IF EXISTS: dropping what is already gone is the state this step wants.
+constexpr const char* kVersion6 = R"sql(
+DROP INDEX IF EXISTS audit_by_action;
+DROP INDEX IF EXISTS audit_by_target_organization;
+DROP INDEX users_by_organization;
+CREATE INDEX users_by_organization ON users (organization_id, id);
+)sql";
+
 struct DatabaseFacts {
   std::int64_t version = 0;
   std::int64_t application_id = 0;
@@ -227,6 +248,7 @@ const std::vector<Migration>& schemaMigrations() {
       {3, "users by status, for user listings", kVersion3},
       {4, "users.external_id, for directory sync", kVersion4},
       {5, "directory_outbox, for the directory relay", kVersion5},
+      {6, "fewer indexes written per status change and per audit event", kVersion6},
   };
   return steps;
 }

@@ -16,8 +16,21 @@ std::vector<std::vector<std::string>> schemaOf(RawDb& db) {
 
 // The schema version this library writes: bump it with every new migration
 // (the runner test below checks it against the migration list).
-constexpr std::int64_t kLatestVersion = 5;
+constexpr std::int64_t kLatestVersion = 6;
 std::int64_t latestVersion() { return kLatestVersion; }
+
+// Reactivates `id` with its audit event, as the service's unit does.
+Status activate(UserStore& store, const std::string& id) {
+  return store.transact([&](UnitOfWork& unit) -> Status {
+    auto current = unit.findUser(id);
+    if (!current) return std::move(current).error();
+    if (!*current) return Error::internal("no user " + id);
+    auto swapped = unit.compareAndSetUser(activated(**current), (*current)->version);
+    if (!swapped) return std::move(swapped).error();
+    if (!*swapped) return Error::internal("lost the compare-and-set of " + id);
+    return unit.appendAudit(grantedEvent(id));
+  });
+}
 
 }  // namespace
 
@@ -96,7 +109,7 @@ TEST_CASE("sqlite migrations: a version 4 database gains the directory outbox an
     CHECK(stats->pending == 1);
   }
   RawDb raw(path);
-  CHECK(raw.integer("PRAGMA user_version") == 5);
+  CHECK(raw.integer("PRAGMA user_version") == latestVersion());
   CHECK(schemaOf(raw) == latest_schema);
   CHECK(raw.integer("SELECT count(*) FROM users") == static_cast<std::int64_t>(standardDataset().users.size()));
   CHECK(raw.integer("SELECT count(*) FROM directory_outbox") == 1);
@@ -105,6 +118,44 @@ TEST_CASE("sqlite migrations: a version 4 database gains the directory outbox an
                  " next_attempt_at) VALUES ('u', 'u', 'deleted', 1, 0, 0)") != SQLITE_OK);
   CHECK(raw.exec("INSERT INTO directory_outbox (user_id, external_id, status, user_version, enqueued_at,"
                  " next_attempt_at) VALUES ('usr_c1_target', 'u', 'active', 1, 0, 0)") != SQLITE_OK);
+}
+
+TEST_CASE("sqlite migrations: a version 5 database loses the indexes no query reads and keeps its data",
+          "[sqlite][migration]") {
+  TempDir dir;
+  const auto path = dir.file("v5.db");
+  std::vector<std::vector<std::string>> latest_schema;
+  {
+    auto store = openOrThrow(sqliteOptions(path));
+    REQUIRE(store->seed(standardDataset()));
+    REQUIRE(activate(*store, "usr_c1_target"));
+  }
+  {
+    // What version 5 wrote: its users_by_organization and two more audit indexes.
+    RawDb raw(path);
+    latest_schema = schemaOf(raw);
+    REQUIRE(raw.exec("DROP INDEX users_by_organization;"
+                     "CREATE INDEX users_by_organization ON users (organization_id, status, id);"
+                     "CREATE INDEX audit_by_target_organization ON audit_events (target_organization_id, id);"
+                     "CREATE INDEX audit_by_action ON audit_events (action, id);"
+                     "PRAGMA user_version = 5") == SQLITE_OK);
+  }
+  {
+    auto store = openOrThrow(sqliteOptions(path));
+    CHECK(store->findUser("usr_c1_target").value()->status == UserStatus::active);
+    CHECK(store->auditEvents().value().events.size() == 1);
+    CHECK(activate(*store, "usr_c2_target"));
+  }
+  RawDb raw(path);
+  CHECK(raw.integer("PRAGMA user_version") == latestVersion());
+  CHECK(schemaOf(raw) == latest_schema);
+  CHECK(raw.integer("SELECT count(*) FROM users") == static_cast<std::int64_t>(standardDataset().users.size()));
+  CHECK(raw.integer("SELECT count(*) FROM audit_events") == 2);
+  CHECK(raw.integer("SELECT count(*) FROM sqlite_schema WHERE name IN ('audit_by_action', "
+                    "'audit_by_target_organization')") == 0);
+  CHECK(raw.text("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('users_by_organization') "
+                 "ORDER BY seqno)") == "organization_id,id");
+  CHECK(raw.text("PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("sqlite migrations: a file with a newer schema is refused and left untouched", "[sqlite][migration]") {

@@ -178,6 +178,49 @@ TEST_CASE("sqlite store: the file is in WAL mode with foreign keys enforced", "[
   CHECK(store->findUser("usr_c1_target").value()->organization_id == "org_c1");
 }
 
+// The store writes a lifecycle change with a narrower UPDATE when the other
+// columns are unchanged, and falls back to writing every column.
+TEST_CASE("sqlite store: a compare-and-set that also moves identity columns writes them all", "[store][sqlite]") {
+  TempDir dir;
+  auto store = openOrThrow(sqliteOptions(dir.file("cas.db")));
+  REQUIRE(store->seed(standardDataset()));
+  const User before = *store->findUser("usr_c1_target").value();
+  User changed = activated(before);
+  changed.username = "renamed";
+  changed.email = "renamed@example.com";
+  changed.name = "Renamed";
+  changed.organization_id = "org_c2";
+  changed.external_id = "idp|7";
+  auto swap = [&](const User& user, std::int64_t expected) {
+    bool swapped = false;
+    REQUIRE(store->transact([&](UnitOfWork& unit) -> Status {
+      auto done = unit.compareAndSetUser(user, expected);
+      if (!done) return std::move(done).error();
+      swapped = *done;
+      return okStatus();
+    }));
+    return swapped;
+  };
+  CHECK_FALSE(swap(changed, before.version + 1));  // a stale version loses on both paths
+  CHECK(*store->findUser("usr_c1_target").value() == before);
+  CHECK(swap(changed, before.version));
+  CHECK(*store->findUser("usr_c1_target").value() == changed);
+  // A cascade-style suspension names the suspending organization; then a
+  // plain reactivation clears it.
+  User suspended = changed;
+  suspended.status = UserStatus::suspended;
+  suspended.suspended_at = testEpoch();
+  suspended.suspended_by = "usr_root";
+  suspended.suspended_by_org_id = "org_c2";
+  suspended.version += 1;
+  CHECK(swap(suspended, changed.version));
+  CHECK(*store->findUser("usr_c1_target").value() == suspended);
+  const User back = activated(suspended);
+  CHECK_FALSE(swap(back, changed.version));
+  CHECK(swap(back, suspended.version));
+  CHECK(*store->findUser("usr_c1_target").value() == back);
+}
+
 TEST_CASE("sqlite store: a unit that throws is rolled back and the exception reaches the caller",
           "[store][sqlite]") {
   TempDir dir;
