@@ -12,6 +12,16 @@
 #          1,000-user database (and so the scale ratios).
 # --smoke: a ~5 s version (small database, one connection count, short runs)
 #          that checks the pipeline works; CI runs it. Prints the same tables.
+# --node:  also runs the Node reference service (bench/load/node: Fastify +
+#          better-sqlite3 + jose, synchronous=NORMAL; a benchmark peer only)
+#          on its own copy of each seeded database, for the reactivate and
+#          not_suspended paths (as --paths/--conns select), and prints them
+#          beside ours (req/s, p99, server CPU µs/req, ours / Node and
+#          Node CPU / ours). First it
+#          checks that both servers give the same answers (200, 400, 403, 404,
+#          401; bench/load/node/compare.js) on copies of one small database.
+#          Installs the locked packages with `npm ci` into BUILD/bench/load-node
+#          when missing (the first time builds better-sqlite3 from source, minutes).
 # --postgres: also run the same paths on PostgreSQL, on one and on several
 #          instances of useradmin-server sharing one throwaway durable cluster
 #          (tests/postgres/pg_cluster.sh --durable: fsync=on,
@@ -24,7 +34,7 @@
 #          over them and each reactivating its own disjoint range of users.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-smoke=0 build="" paths="" conns_opt="" large_only=0 duration=10 users=1000000 small_users=1000 threads=$(nproc)
+smoke=0 node=0 build="" paths="" conns_opt="" large_only=0 duration=10 users=1000000 small_users=1000 threads=$(nproc)
 postgres=0 pg_instances="1 3" pg_pool=16
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,6 +46,7 @@ while [ $# -gt 0 ]; do
     --paths) paths=$2; shift ;;
     --conns) conns_opt=$2; shift ;;
     --large-only) large_only=1 ;;
+    --node) node=1 ;;
     --postgres) postgres=1 ;;
     --pg-instances) pg_instances=$2; shift ;;
     --pg-pool) pg_pool=$2; shift ;;
@@ -70,6 +81,7 @@ trap cleanup EXIT
 # start_server NAME CMD...: runs CMD, waits for its "listening on" line, sets $addr and $pid.
 start_server() {
   local name=$1; shift
+  : >"$work/$name.out"  # the background job opens it later; the loop below may read first
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pid=$!
   pids+=("$pid")
@@ -171,10 +183,132 @@ measure_reads() {  # SCALE_LABEL ADDR CONNS ROOT_TOKEN
   return 0
 }
 
+# The Node reference service (--node): bench/load/node, installed with
+# `npm ci` into the build tree, run on its own copy of each seeded database
+# (so its reactivations find the same users suspended), measured like ours.
+node_dir=""
+node_install() {
+  command -v node >/dev/null && command -v npm >/dev/null ||
+    { echo "--node needs node and npm (scripts/install-deps)" >&2; exit 1; }
+  node_dir="$build/bench/load-node"
+  mkdir -p "$node_dir"
+  cp "$root"/bench/load/node/{package.json,package-lock.json,server.js,compare.js} "$node_dir/"
+  local lock
+  lock=$(sha256sum "$node_dir/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$node_dir/.installed-lock" 2>/dev/null)" = "$lock" ] && return 0
+  echo "== npm ci into $node_dir (builds better-sqlite3 from source: a few minutes)" >&2
+  # There is no prebuilt-binary download to fall back from here, and
+  # node-gyp uses the installed node's headers rather than fetching them.
+  local headers
+  headers="$(dirname "$(dirname "$(command -v node)")")"
+  [ -f "$headers/include/node/node.h" ] && export npm_config_nodedir="$headers"
+  (cd "$node_dir" && npm_config_build_from_source=true npm ci --no-audit --no-fund >&2)
+  echo "$lock" >"$node_dir/.installed-lock"
+}
+
+node_copy_db() {  # SCALE DB: the Node service's copy, taken before our server opens DB
+  local f
+  for f in "$2" "$2-wal"; do [ -f "$f" ] && cp "$f" "$work/node-$1.${f##*.}"; done
+  return 0
+}
+
+start_node() {  # NAME DB
+  start_server "$1" node "$node_dir/server.js" --listen 127.0.0.1:0 --db "$2" --jwt-hs256-secret-file "$work/secret"
+}
+
+# Same requests, same order, both servers on copies of one small database:
+# status, WWW-Authenticate and body must match (compare.js lists the cases).
+node_compare_answers() {
+  local db="$work/compare.db" ours_addr ours_pid
+  "$setup_bin" --db "$db" --users 200 --secret-file "$work/secret" >/dev/null 2>"$work/compare-setup.err"
+  node "$node_dir/compare.js" prepare "$db"
+  node_copy_db compare-ours "$db"
+  node_copy_db compare-node "$db"
+  start_server compare-ours "$server_bin" --listen 127.0.0.1:0 --threads 1 --db "$work/node-compare-ours.db" \
+    --jwt-hs256-secret-file "$work/secret"
+  ours_addr=$addr ours_pid=$pid
+  start_node compare-node "$work/node-compare-node.db"
+  node "$node_dir/compare.js" run "$ours_addr" "$addr" "$work/secret" >"$work/compare.txt" ||
+    { cat "$work/compare.txt" >&2; echo "the Node service answers differently from ours" >&2; exit 1; }
+  tail -1 "$work/compare.txt" >&2
+  stop_server "$pid"
+  stop_server "$ours_pid"
+}
+
+# The Node service on its copy of SCALE's database: the same paths, offsets
+# and connection counts as ours (reactivate, not_suspended only).
+measure_node() {  # SCALE USERS ROOT_TOKEN
+  local scale=$1 n=$2 token=$3 offset=0
+  start_node "node-$scale" "$work/node-$scale.db"
+  # Unmeasured, 1 s of each path first: V8 compiles the hot path during its
+  # first thousands of requests, which a short run would count against Node.
+  # The reactivations take the top twentieth of the ids, which the measured
+  # runs (offsets 0, n/4, ...) do not reach (if they did, their 400s would
+  # show as unexpected statuses).
+  wrk -t1 -c16 -d1s -s "$lua" "$addr" -- "$token" same active >/dev/null
+  if [ "$n" -ge 100000 ] && wanted reactivate; then
+    wrk -t1 -c16 -d1s -s "$lua" "$addr" -- "$token" distinct $((n - n / 20)) 1 >/dev/null
+  fi
+  for c in $conns_list; do
+    if [ "$n" -ge 100000 ] && wanted reactivate; then
+      run_wrk "node_$scale-reactivate-c$c" "$addr" "$c" "$token" distinct "$offset" 1
+      offset=$((offset + n / 4))
+    fi
+    wanted not_suspended && run_wrk "node_$scale-not_suspended-c$c" "$addr" "$c" "$token" same active
+  done
+  echo "node_$scale rss_kb $(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)"
+  stop_server "$pid"
+}
+
+node_report() {  # ours beside Node, from results.txt and node-results.txt
+  python3 - "$work/results.txt" "$work/node-results.txt" "$clk_tck" "$users" "$small_users" <<'PY'
+import sys
+hz = int(sys.argv[3])
+def load(path, prefix=""):
+    rows, rss = {}, {}
+    for line in open(path):
+        p = line.split()
+        name = p[0][len(prefix):] if p[0].startswith(prefix) else p[0]
+        if p[1] == "rss_kb":
+            rss[name] = int(p[2]); continue
+        total = int(p[5])
+        rows[name] = dict(rps=float(p[1]), p99=float(p[3]), non2xx=int(p[4]), total=total,
+                          cpu=int(p[6]) * 1e6 / hz / total if total else 0.0)
+    return rows, rss
+ours, _ = load(sys.argv[1])
+node, node_rss = load(sys.argv[2], "node_")
+print("Ours (synchronous=FULL) beside the Node reference service (Fastify + better-sqlite3 + jose, synchronous=NORMAL):")
+# CPU per request is the steadier of the two ratios when the machine is busy:
+# the two servers run a few seconds apart, under whatever load there is then.
+print("| path | conns | users | ours req/s | ours p99 ms | ours CPU µs/req | Node req/s | Node p99 ms | Node CPU µs/req "
+      "| ours / Node | Node CPU / ours |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+bad = []
+for name, n in node.items():
+    scale, path, conns = name.split("-")
+    o = ours.get(name)
+    if (path == "reactivate") != (n["non2xx"] == 0) or (path != "reactivate" and n["non2xx"] != n["total"]):
+        bad.append(name)
+    if not o:
+        continue
+    users = sys.argv[4] if scale == "large" else sys.argv[5]
+    ratio = f'{o["rps"] / n["rps"]:.2f}×' if n["rps"] else "-"
+    cpu_ratio = f'{n["cpu"] / o["cpu"]:.2f}×' if o["cpu"] else "-"
+    print(f'| {path} | {conns[1:]} | {users} | {o["rps"]:.0f} | {o["p99"]:.2f} | {o["cpu"]:.1f} | '
+          f'{n["rps"]:.0f} | {n["p99"]:.2f} | {n["cpu"]:.1f} | {ratio} | {cpu_ratio} |')
+for scale, kb in node_rss.items():
+    print(f"Node service peak RSS ({scale} database): {kb/1024:.1f} MiB")
+print()
+if bad:
+    print("UNEXPECTED STATUSES from the Node service in: " + ", ".join(bad)); sys.exit(1)
+PY
+}
+
 # 3. The endpoint at scale: one database of $users suspended users.
 measure_endpoint() {  # SCALE_LABEL USERS
   local scale=$1 n=$2 db="$work/load-$1.db" secret="$work/secret"
   "$setup_bin" --db "$db" --users "$n" --secret-file "$secret" >"$work/tokens-$scale" 2>"$work/setup-$scale.err"
+  [ $node = 1 ] && node_copy_db "$scale" "$db"
   local root_token support_token
   root_token=$(sed -n 's/^root=//p' "$work/tokens-$scale")
   support_token=$(sed -n 's/^support=//p' "$work/tokens-$scale")
@@ -195,12 +329,17 @@ measure_endpoint() {  # SCALE_LABEL USERS
   echo "$scale rss_kb $(awk '/VmHWM/ {print $2}' /proc/"$pid"/status)"
   stop_server "$pid"
   server_stats=0
+  [ $node = 1 ] && measure_node "$scale" "$n" "$root_token" >>"$work/node-results.txt"
+  return 0
 }
 
+if [ $node = 1 ]; then node_install; node_compare_answers; : >"$work/node-results.txt"; fi
 {
   measure_endpoint large "$users"
   [ $large_only = 1 ] || measure_endpoint small "$small_users"
 } >"$work/results.txt"
+
+[ $node = 1 ] && node_report
 
 python3 - "$work/results.txt" "$work/sqlite-ceiling.csv" "$smoke" "$clk_tck" <<PY
 import sys

@@ -175,6 +175,8 @@ Extensions:
   --demo-dir DIR                where --demo keeps its files (default ./useradmin-demo)
   --workers N                   threads running library calls (default max(64, 2 x cores))
   --durability full|normal      SQLite synchronous=FULL (default) or NORMAL
+  --sync-overlap on|off         with full: sync the WAL on a thread of its own while the
+                                writer runs the next batch (default on), or in each COMMIT
   --db-pool N                   PostgreSQL connections this instance keeps (default 16)
   --max-connections N           concurrent connections (default 4096); at the limit the
                                 longest-idle keep-alive connection is closed to make
@@ -296,6 +298,7 @@ CliParse parseCli(int argc, const char* const* argv, const EnvironmentLookup& en
          else return false;
          return true;
        }},
+      {"--sync-overlap", [&](const std::string& v) { return parseSwitch(v, o.sync_overlap); }},
       {"--max-connections", [&](const std::string& v) { return parseSize(v, 1, 1000000, o.max_connections); }},
       {"--max-connections-per-client",
        [&](const std::string& v) { return parseSize(v, 0, 1000000, o.max_connections_per_client); }},

@@ -51,6 +51,8 @@ struct CliOptions {
   std::string demo_dir = "useradmin-demo";
   std::size_t workers = 0;  // 0: max(64, 2 x cores)
   SqliteDurability durability = SqliteDurability::full;
+  /// SqliteStoreOptions::overlap_sync.
+  bool sync_overlap = true;
   std::size_t db_pool = 16;  // PostgreSQL connections of this instance
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_client = 256;  // 0: no per-address limit

@@ -312,6 +312,7 @@ int run(const CliOptions& o) {
     SqliteStoreOptions store_options;
     store_options.path = db_path;
     store_options.durability = o.durability;
+    store_options.overlap_sync = o.sync_overlap;
     store_options.policy = &policy;
     // Storage events: as before in text (the store's own line), in the JSON
     // format otherwise.
@@ -443,6 +444,8 @@ int main(int argc, char** argv) {
     std::cout << kProgram << " " << USERADMIN_VERSION << "\n";
     return 0;
   }
+  // The server owns its process: SQLite need not count its allocations.
+  static_cast<void>(useradmin::tuneSqliteForThisProcess());
   try {
     return run(parsed.options);
   } catch (const std::exception& e) {

@@ -32,9 +32,12 @@ struct StoreStats {
   std::uint64_t failed_commits = 0;
   /// Units of work per committed transaction.
   Histogram batch_size;
-  /// Seconds from a transaction's start to its commit returning, durable.
+  /// Seconds from a transaction's start to its commit returning: durable,
+  /// or (SQLite's overlap_sync) written and handed to the syncer.
   Histogram commit_seconds;
-  /// Seconds spent in the COMMIT statement alone (the sync to disk).
+  /// Seconds spent making commits durable: the COMMIT statement alone, or
+  /// with SQLite's overlap_sync each fdatasync of the syncer thread (one
+  /// sync may cover several commits, so `count` can be below `commits`).
   Histogram sync_seconds;
   /// Units waiting for the writer at the moment of the call.
   std::size_t queue_depth = 0;

@@ -227,7 +227,8 @@ class USERADMIN_API UserStore {
   /// called exactly once, after the unit's writes are durable (same
   /// guarantees as transact) or with the error. `done` may run on the
   /// calling thread before this returns, or on a thread of the store's own
-  /// (the SQLite store: its writer thread, after the batch's COMMIT), so it
+  /// (the SQLite store: its writer thread after the batch's COMMIT, or with
+  /// overlap_sync its syncer thread once the batch is on disk), so it
   /// must be short, must not block, and must not call transact; it may call
   /// transactAsync. The default runs transact on the calling thread and
   /// then `done`.

@@ -1,7 +1,14 @@
 #include "useradmin/jwt/jwt_verifier.hpp"
 
+#include <array>
 #include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <utility>
+
+#include <openssl/crypto.h>
 
 #include "claims.hpp"
 #include "jws.hpp"
@@ -25,7 +32,56 @@ namespace {
 constexpr std::chrono::seconds kMaxLeeway{24 * 60 * 60};
 constexpr std::size_t kMinTokenSizeLimit = 64;
 
-// The TokenVerifier: immutable after construction, so verify() needs no lock.
+// Tokens whose signature this verifier's keys accepted, by their exact
+// bytes, with their decoded payload. A client sends the same bearer token
+// for its whole lifetime, and the signature check (base64url, header,
+// HMAC or public-key operation) is most of what verify() costs; the claims,
+// which depend on the time, are still checked at every use. Only a fully
+// verified token is ever added, the keys of a verifier never change, and a
+// hit needs every byte of the token equal (compared in constant time), so
+// the cache answers exactly what verifying again would. Direct-mapped, with
+// striped locks for servers with several I/O threads: a token landing on an
+// occupied slot replaces its entry.
+class VerifiedTokenCache {
+ public:
+  std::shared_ptr<const std::string> find(std::string_view token) const {
+    if (token.size() > kMaxCachedToken) return nullptr;
+    const std::size_t slot = slotOf(token);
+    std::lock_guard lock(locks_[slot % kLocks]);
+    const Slot& s = slots_[slot];
+    if (s.payload == nullptr || s.token.size() != token.size() ||
+        CRYPTO_memcmp(s.token.data(), token.data(), token.size()) != 0)
+      return nullptr;
+    return s.payload;
+  }
+
+  void remember(std::string_view token, const std::string& payload) {
+    if (token.size() > kMaxCachedToken) return;
+    auto shared = std::make_shared<const std::string>(payload);
+    const std::size_t slot = slotOf(token);
+    std::lock_guard lock(locks_[slot % kLocks]);
+    slots_[slot].token.assign(token);
+    slots_[slot].payload = std::move(shared);
+  }
+
+ private:
+  // Bounds the memory: at most kSlots tokens of up to 4 KiB each.
+  static constexpr std::size_t kSlots = 1024;
+  static constexpr std::size_t kLocks = 16;
+  static constexpr std::size_t kMaxCachedToken = 4096;
+
+  static std::size_t slotOf(std::string_view token) { return std::hash<std::string_view>{}(token) % kSlots; }
+
+  struct Slot {
+    std::string token;
+    std::shared_ptr<const std::string> payload;
+  };
+  mutable std::array<std::mutex, kLocks> locks_;
+  std::array<Slot, kSlots> slots_;
+};
+
+// The TokenVerifier: its keys and rules are immutable after construction;
+// the only shared state is the cache of verified tokens, which locks itself.
 class JwtVerifier final : public TokenVerifier {
  public:
   JwtVerifier(std::vector<detail::VerificationKey> keys, detail::ClaimRules rules, std::size_t max_token_size)
@@ -35,8 +91,10 @@ class JwtVerifier final : public TokenVerifier {
     // Nothing below throws short of memory exhaustion; the boundary still
     // turns any exception into an error instead of letting it escape.
     try {
+      if (auto payload = verified_.find(token)) return detail::checkClaims(*payload, rules_, now);
       auto jws = detail::verifyJwsSignature(keys_, token, max_token_size_);
       if (!jws) return std::move(jws).error();
+      verified_.remember(token, jws->payload);
       return detail::checkClaims(jws->payload, rules_, now);
     } catch (const std::exception& e) {
       return Error::internal(std::string("JWT verification failed: ") + e.what());
@@ -47,6 +105,7 @@ class JwtVerifier final : public TokenVerifier {
   std::vector<detail::VerificationKey> keys_;
   detail::ClaimRules rules_;
   std::size_t max_token_size_;
+  mutable VerifiedTokenCache verified_;
 };
 
 Error optionError(const char* key, const std::string& problem) {

@@ -82,11 +82,32 @@ TEST_CASE("process: a fixture that breaks the model is refused whole, naming the
   CHECK_FALSE((*store)->findUser("usr_root").value().has_value());
 }
 
+TEST_CASE("process: --sync-overlap off serves the contract example, and what it acknowledged is on file",
+          "[beast][process]") {
+  Workspace ws;
+  std::vector<std::string> args = ws.args();
+  args.insert(args.end(), {"--sync-overlap", "off"});
+  {
+    ServerProcess server(args, ws.err_path);
+    const std::string line = server.waitForLine("listening on ");
+    REQUIRE_FALSE(line.empty());
+    HttpClient client(portOf(line));
+    CHECK(client.request(http::verb::patch, "/api/users/usr_123456789/reactivate", {bearer(tokenFor("usr_root"))})
+              .status == 200);
+    server.signal(SIGTERM);
+    CHECK(server.waitExit() == 0);
+  }
+  auto store = openSqliteStore(sqliteOptions(ws.db_path));
+  REQUIRE(store);
+  CHECK((*store)->findUser("usr_123456789").value()->status == UserStatus::active);
+}
+
 TEST_CASE("process: usage errors exit 2, --help exits 0", "[beast][process]") {
   Workspace ws;
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"--bogus"}, {"--listen"}, {"--listen", "nohostport"}, {"--listen", "127.0.0.1:99999"},
-        {"--threads", "zero"}, {"--durability", "sometimes"}, {"stray"}, {"--rate-limit-ip", "-3"},
+        {"--threads", "zero"}, {"--durability", "sometimes"}, {"--sync-overlap", "maybe"}, {"stray"},
+        {"--rate-limit-ip", "-3"},
         {"--db", ws.db_path}}) {  // the last one: no token keys at all
     INFO(args.front());
     CHECK(runToExit(args, ws.err_path) == 2);

@@ -422,8 +422,14 @@ TEMPLATE_LIST_TEST_CASE("relay: the thread delivers promptly on wake(), logs sta
     for (const auto& l : lines) all += l + "\n";
     return all;
   }());
-  CHECK(lines.size() <= 3);  // failing (delivering) caught up: never a line per entry or per retry
-  REQUIRE(lines.size() >= 2);
-  CHECK(lines.front().find("failing, 199 pending") != std::string::npos);
-  CHECK(lines.front().find("last error: connection refused") != std::string::npos);
+  // Never a line per entry or per retry: one "failing" line for the whole
+  // outage, then "delivering" and "caught up" at most. (A loaded machine
+  // may catch the first, quick delivery in a round too: one more pair.)
+  CHECK(lines.size() <= 5);
+  const auto is_failing = [](const std::string& l) { return l.find("failing, ") != std::string::npos; };
+  CHECK(std::count_if(lines.begin(), lines.end(), is_failing) == 1);
+  const auto failing = std::find_if(lines.begin(), lines.end(), is_failing);
+  REQUIRE(failing != lines.end());
+  CHECK(failing->find("failing, 199 pending") != std::string::npos);
+  CHECK(failing->find("last error: connection refused") != std::string::npos);
 }

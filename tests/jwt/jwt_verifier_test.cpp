@@ -600,3 +600,49 @@ TEST_CASE("one verifier serves many threads at once", "[jwt]") {
   for (auto& thread : threads) thread.join();
   CHECK(failures == std::vector<int>(4, 0));
 }
+
+TEST_CASE("a token verified before is checked again at every use: expiry, one changed byte, concurrent threads",
+          "[jwt]") {
+  auto verifier = hs256Verifier();
+  const std::string token = issueHs256Token(kSecret, validClaims());
+  REQUIRE(outcome(*verifier, token) == "ok");
+  REQUIRE(outcome(*verifier, token) == "ok");  // the verified token again
+
+  SECTION("its claims are checked against the time of each use") {
+    CHECK(outcome(*verifier, token, kNow + 2 * 3600) == "expired");
+    CHECK(outcome(*verifier, token) == "ok");
+  }
+  SECTION("a token one signature character away is refused as before") {
+    std::string forged = token;
+    forged.back() = forged.back() == 'A' ? 'B' : 'A';
+    CHECK(outcome(*verifier, forged) == "bad_signature");
+    CHECK(outcome(*verifier, token) == "ok");
+  }
+  SECTION("a verifier with another secret does not accept it") {
+    JwtVerifierOptions options;
+    options.keys.push_back(JwtKeySource::hs256Secret(kSecret + "-other"));
+    auto other = verifierFor(options);
+    CHECK(outcome(*other, token) == "bad_signature");
+  }
+  SECTION("threads verifying many tokens, good and forged, all get the answers of a full verification") {
+    constexpr int kThreads = 4, kRounds = 400;
+    std::vector<std::thread> threads;
+    std::vector<int> wrong(kThreads, 0);
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kRounds; ++i) {
+          JwtClaims claims = validClaims();
+          claims.sub = "usr_" + std::to_string((t * kRounds + i) % 1500);  // repeats across threads
+          const std::string mine = issueHs256Token(kSecret, claims);
+          std::string forged = mine;
+          forged.back() = forged.back() == 'A' ? 'B' : 'A';
+          auto good = verifier->verify(mine, at(kNow));
+          if (!good || good->subject != claims.sub) ++wrong[static_cast<std::size_t>(t)];
+          if (verifier->verify(forged, at(kNow))) ++wrong[static_cast<std::size_t>(t)];
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (int t = 0; t < kThreads; ++t) CHECK(wrong[static_cast<std::size_t>(t)] == 0);
+  }
+}

@@ -36,6 +36,14 @@ struct SqliteStoreOptions {
   std::chrono::milliseconds busy_timeout{5000};
   /// Most units of work committed together by the writer (group commit).
   std::size_t max_batch = 64;
+  /// With `full` durability (on Linux, SQLite's default VFS): the writer
+  /// does not wait for the disk inside COMMIT; a syncer thread fdatasyncs
+  /// the write-ahead log and acknowledges every unit a sync covered, while
+  /// the writer already runs the next batch. The promise is FULL's: no unit
+  /// is acknowledged, and no read answered, before what it saw is on disk.
+  /// Off: every COMMIT syncs on the writer (SQLite's own FULL). Ignored
+  /// with `normal` durability or a custom `vfs` (whose syncs it would skip).
+  bool overlap_sync = true;
   /// Reader connections (for findUser and read() outside units of work).
   std::size_t readers = 4;
   /// Run `PRAGMA quick_check` on open and refuse a damaged file. It reads
@@ -71,6 +79,17 @@ struct SqliteStoreOptions {
 /// system); `unavailable` when the database stays locked past the busy
 /// timeout.
 USERADMIN_API Result<std::unique_ptr<UserStore>> openSqliteStore(const SqliteStoreOptions& options);
+
+/// For a program that owns its process (the example server calls it first
+/// thing): turns off SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS),
+/// so that SQLite's allocations stop taking a process-wide mutex to count
+/// themselves (about 200 times per unit of work, since Debian's SQLite has
+/// no lookaside memory). A global setting: it also applies to every other
+/// SQLite user in the process, and `sqlite3_memory_used()` reads 0 after
+/// it. Works only before SQLite's first use; false (and nothing changed)
+/// afterwards. Libraries embedding the store should leave the choice to
+/// their program.
+USERADMIN_API bool tuneSqliteForThisProcess();
 
 /// Whether a store returned by openSqliteStore can still keep its
 /// durability promise. `internal`, with the reason in `Error::detail`, once
