@@ -5,6 +5,7 @@
 #
 #   bench/load/run.sh [--smoke] [--build-dir DIR] [--duration S] [--users N] [--threads N]
 #                     [--paths "reactivate not_suspended ..."] [--conns "16 64"] [--large-only]
+#                     [--postgres [--pg-instances "1 3"] [--pg-pool N]]
 #
 # --paths: run only these paths (reactivate not_suspended forbidden badsig
 #          getuser listfirst listdeep); default all. --large-only skips the
@@ -21,9 +22,20 @@
 #          401; bench/load/node/compare.js) on copies of one small database.
 #          Installs the locked packages with `npm ci` into BUILD/bench/load-node
 #          when missing (the first time builds better-sqlite3 from source, minutes).
+# --postgres: also run the same paths on PostgreSQL, on one and on several
+#          instances of useradmin-server sharing one throwaway durable cluster
+#          (tests/postgres/pg_cluster.sh --durable: fsync=on,
+#          synchronous_commit=on, pg_stat_statements), seeded with the same
+#          number of users, and print them beside the SQLite rows as ratios,
+#          with the database's own time per request and commits per second.
+#          --pg-instances "1 3" (default) sets the fleet sizes, --pg-pool N
+#          each instance's connection pool (default 16). Several instances
+#          are driven by one wrk each, in parallel, the connections split
+#          over them and each reactivating its own disjoint range of users.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 smoke=0 node=0 build="" paths="" conns_opt="" large_only=0 duration=10 users=1000000 small_users=1000 threads=$(nproc)
+postgres=0 pg_instances="1 3" pg_pool=16
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -35,6 +47,9 @@ while [ $# -gt 0 ]; do
     --conns) conns_opt=$2; shift ;;
     --large-only) large_only=1 ;;
     --node) node=1 ;;
+    --postgres) postgres=1 ;;
+    --pg-instances) pg_instances=$2; shift ;;
+    --pg-pool) pg_pool=$2; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -66,6 +81,7 @@ trap cleanup EXIT
 # start_server NAME CMD...: runs CMD, waits for its "listening on" line, sets $addr and $pid.
 start_server() {
   local name=$1; shift
+  : >"$work/$name.out"  # the background job opens it later; the loop below may read first
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pid=$!
   pids+=("$pid")
@@ -409,3 +425,228 @@ bad = [n for n, r in rows.items()
 if bad:
     print("UNEXPECTED STATUSES in: " + ", ".join(bad)); sys.exit(1)
 PY
+
+# ---- PostgreSQL mode (--postgres) ------------------------------------------
+# The same paths on PostgreSQL, on each fleet size of --pg-instances, on one
+# throwaway durable cluster. Kept in its own block: it reuses start_server,
+# stop_server, store_stats, cpu_ticks, ctx_switches and to_ms from above.
+pg_cluster="$root/tests/postgres/pg_cluster.sh"
+pgdir=""
+pg_stop() { [ -z "$pgdir" ] || bash "$pg_cluster" stop "$pgdir" >/dev/null 2>&1 || true; }
+pg_sql() { psql -X -q -A -t -F ' ' -h "$pgdir" -p 5432 -U useradmin -d useradmin -c "$1"; }
+
+# CPU ticks of the whole cluster: the postmaster (with its reaped children)
+# and every live child (backends, WAL writer, checkpointer, ...).
+pg_ticks() {
+  local pm t=0 child
+  pm=$(head -1 "$pgdir/data/postmaster.pid")
+  t=$(sed 's/.*) //' "/proc/$pm/stat" | awk '{print $12 + $13 + $14 + $15}')
+  for child in $(pgrep -P "$pm"); do
+    t=$((t + $(sed 's/.*) //' "/proc/$child/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+  done
+  echo "$t"
+}
+
+# The database's counters: statement time (ms) and calls since the last
+# pg_stat_statements reset (its entries are updated as statements end, so
+# they are exact at once), COMMITs among those calls, and the cumulative
+# WAL syncs and their time (pg_stat_wal; backends report it at intervals of
+# up to a second, so short runs see it late).
+pg_snapshot() {
+  pg_sql "SELECT (SELECT round(coalesce(sum(total_exec_time), 0)::numeric, 3) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'),
+                 (SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'),
+                 (SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE upper(query) = 'COMMIT'),
+                 wal_sync, round(wal_sync_time::numeric, 3) FROM pg_stat_wal"
+}
+
+# measure_pg LABEL CONNS TOKEN [LUA_ARGS...]: one case on all instances at once
+# (no LUA_ARGS: a GET of $pg_get_path with the token).
+# With LUA_ARGS "distinct", each wrk takes the next slice of users
+# ($pg_slice ids from $pg_next_id). Prints
+# "label rps p50 p99 non2xx total server_ticks ctx pg_ticks db_ms db_calls commits wal_syncs wal_sync_ms stats..."
+# where p50/p99 are the worst of the instances' and stats is one
+# "before>after" pair of store stats lines per instance.
+measure_pg() {
+  local label=$1 c=$2 token=$3; shift 3
+  local n=${#pg_addrs[@]} i per extra conns_i
+  local t0=0 c0=0 t1=0 c1=0 g0 g1 before after stats=()
+  pg_sql "SELECT pg_stat_statements_reset()" >/dev/null
+  read -r _ _ _ w0 wt0 < <(pg_snapshot)
+  for i in $(seq 0 $((n - 1))); do stats[i]=$(store_stats "${pg_pids[$i]}" "$work/pg$n-$i.err"); done
+  for i in $(seq 0 $((n - 1))); do
+    t0=$((t0 + $(cpu_ticks "${pg_pids[$i]}"))); c0=$((c0 + $(ctx_switches "${pg_pids[$i]}")))
+  done
+  g0=$(pg_ticks)
+  per=$((c / n)) extra=$((c % n))
+  local wrk_pids=()
+  for i in $(seq 0 $((n - 1))); do
+    conns_i=$((per + (i < extra ? 1 : 0))); [ "$conns_i" -ge 1 ] || conns_i=1
+    local args=("$@")
+    if [ "${args[0]:-}" = distinct ]; then args=(distinct "$pg_next_id" 1); pg_next_id=$((pg_next_id + pg_slice)); fi
+    if [ ${#args[@]} -gt 0 ]; then
+      wrk -t1 -c"$conns_i" -d"${duration}s" --latency -s "$lua" "${pg_addrs[$i]}" -- "$token" "${args[@]}" >"$work/wrk-$label-$i.txt" &
+    else
+      wrk -t1 -c"$conns_i" -d"${duration}s" --latency -H "Authorization: Bearer $token" "${pg_addrs[$i]}$pg_get_path" \
+        >"$work/wrk-$label-$i.txt" &
+    fi
+    wrk_pids+=($!)
+  done
+  for p in "${wrk_pids[@]}"; do wait "$p"; done
+  for i in $(seq 0 $((n - 1))); do
+    t1=$((t1 + $(cpu_ticks "${pg_pids[$i]}"))); c1=$((c1 + $(ctx_switches "${pg_pids[$i]}")))
+  done
+  g1=$(pg_ticks)
+  read -r db_ms db_calls commits _ _ < <(pg_snapshot)
+  [ $smoke = 1 ] || sleep 1.2  # let the backends report their WAL statistics
+  read -r _ _ _ w1 wt1 < <(pg_snapshot)
+  for i in $(seq 0 $((n - 1))); do stats[i]="${stats[$i]}>$(store_stats "${pg_pids[$i]}" "$work/pg$n-$i.err")"; done
+  local rps=0 p50=0 p99=0 non2xx=0 total=0 f v
+  for i in $(seq 0 $((n - 1))); do
+    f="$work/wrk-$label-$i.txt"
+    rps=$(awk -v a="$rps" '/^Requests\/sec:/ {printf "%.0f", a + $2}' "$f")
+    v=$(awk '$1=="50%" {print $2}' "$f" | to_ms); p50=$(awk -v a="$p50" -v b="$v" 'BEGIN {print (b > a ? b : a)}')
+    v=$(awk '$1=="99%" {print $2}' "$f" | to_ms); p99=$(awk -v a="$p99" -v b="$v" 'BEGIN {print (b > a ? b : a)}')
+    v=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$f"); non2xx=$((non2xx + ${v:-0}))
+    total=$((total + $(awk '/requests in/ {print $1}' "$f")))
+  done
+  echo "$label $rps $p50 $p99 $non2xx $total $((t1 - t0)) $((c1 - c0)) $((g1 - g0)) $db_ms $db_calls $commits" \
+    "$((w1 - w0)) $(awk -v a="$wt0" -v b="$wt1" 'BEGIN {printf "%.3f", b - a}') ${stats[*]}"
+}
+
+measure_postgres() {
+  pgdir=$(mktemp -d /tmp/useradmin-pgbench-XXXXXX)
+  trap 'pg_stop; cleanup' EXIT
+  USERADMIN_PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c track_wal_io_timing=on ${USERADMIN_PG_BENCH_OPTS:-}" \
+    bash "$pg_cluster" start "$pgdir" --durable >/dev/null
+  pg_sql "CREATE EXTENSION pg_stat_statements" >/dev/null
+  local uri="postgresql:///useradmin?host=$pgdir&port=5432&user=useradmin" secret="$work/secret-pg"
+  "$setup_bin" --db "$uri" --users "$users" --secret-file "$secret" >"$work/tokens-pg" 2>"$work/setup-pg.err"
+  local root_token support_token
+  root_token=$(sed -n 's/^root=//p' "$work/tokens-pg")
+  support_token=$(sed -n 's/^support=//p' "$work/tokens-pg")
+  # Every reactivation run (each conns value, each instance of each fleet)
+  # gets its own slice of the users, so no user is reactivated twice; a
+  # run that outgrew its slice would meet active users and show non-2xx.
+  local n_conns runs=0 k
+  n_conns=$(echo $conns_list | wc -w)
+  for k in $pg_instances; do runs=$((runs + k * n_conns)); done
+  pg_slice=$((users / runs)) pg_next_id=0
+  for k in $pg_instances; do
+    pg_addrs=() pg_pids=()
+    for i in $(seq 0 $((k - 1))); do
+      start_server "pg$k-$i" "$server_bin" --listen 127.0.0.1:0 --threads "$threads" --db "$uri" --db-pool "$pg_pool" \
+        --jwt-hs256-secret-file "$secret"
+      pg_addrs+=("$addr") pg_pids+=("$pid")
+    done
+    for c in $conns_list; do
+      wanted reactivate && measure_pg "pg$k-reactivate-c$c" "$c" "$root_token" distinct
+      wanted not_suspended && measure_pg "pg$k-not_suspended-c$c" "$c" "$root_token" same active
+      wanted forbidden && measure_pg "pg$k-forbidden-c$c" "$c" "$support_token" denied 1
+      wanted badsig && measure_pg "pg$k-badsig-c$c" "$c" "$root_token" badsig 1
+      if [ "$users" -ge 10000 ]; then
+        wanted getuser && pg_get_path="/api/users/usr_4242" measure_pg "pg$k-getuser-c$c" "$c" "$root_token"
+        wanted listfirst && pg_get_path="/api/users?status=suspended&limit=100" measure_pg "pg$k-listfirst-c$c" "$c" "$root_token"
+        wanted listdeep && pg_get_path="/api/users?status=suspended&limit=100&after=usr_999899" \
+          measure_pg "pg$k-listdeep-c$c" "$c" "$root_token"
+      fi
+      :  # a path left out by --paths is not a failure
+    done
+    for p in "${pg_pids[@]}"; do stop_server "$p"; done
+  done
+  return 0
+}
+
+if [ $postgres = 1 ]; then
+  measure_postgres >"$work/results-pg.txt"
+  python3 - "$work/results.txt" "$work/results-pg.txt" "$clk_tck" "$duration" "$smoke" <<'PY'
+import sys
+hz, duration, smoke = int(sys.argv[3]), float(sys.argv[4]), sys.argv[5] == "1"
+
+def stats_fields(text):
+    out = {}
+    for field in text.split(";"):
+        key, _, value = field.partition("=")
+        if key != "batch_size" and value:
+            out[key] = float(value)
+    return out
+
+def stats_sum(pairs):
+    """Sum over the instances of (after - before) of each store stats field."""
+    total = {}
+    for pair in pairs:
+        before, _, after = pair.partition(">")
+        b, a = stats_fields(before), stats_fields(after)
+        for k in a:
+            total[k] = total.get(k, 0.0) + a[k] - b.get(k, 0.0)
+    return total
+
+sqlite = {}
+for line in open(sys.argv[1]):
+    p = line.split()
+    if p[1] == "rss_kb" or not p[0].startswith("large-"):
+        continue
+    _, path, conns = p[0].split("-")
+    total = int(p[5])
+    sqlite[(path, conns)] = dict(rps=float(p[1]), p50=float(p[2]), p99=float(p[3]), non2xx=int(p[4]), total=total,
+                                 cpu=int(p[6]) * 1e6 / hz / total if total else 0.0)
+pg = {}
+order = []
+for line in open(sys.argv[2]):
+    p = line.split()
+    scale, path, conns = p[0].split("-")
+    total = int(p[5]) or 1
+    st = stats_sum(p[14:])
+    pg[(scale, path, conns)] = dict(
+        rps=float(p[1]), p50=float(p[2]), p99=float(p[3]), non2xx=int(p[4]), total=int(p[5]),
+        cpu_server=int(p[6]) * 1e6 / hz / total, ctx=int(p[7]) / total, cpu_pg=int(p[8]) * 1e6 / hz / total,
+        db_ms=float(p[9]) / total, db_calls=int(p[10]) / total, commits=int(p[11]) / duration,
+        wal_syncs=int(p[12]), wal_sync_ms=float(p[13]), store=st)
+    if (path, conns) not in order:
+        order.append((path, conns))
+fleets = sorted({int(k[0][2:]) for k in pg})
+
+print()
+print("PostgreSQL beside SQLite (same paths and users; PostgreSQL: one durable cluster, synchronous_commit=on;")
+print("N instances: one wrk each, the connections split over them; req/s summed, p50/p99 the worst instance's;")
+print("CPU µs/req = useradmin-server(s) + every process of the cluster, from /proc; DB columns from pg_stat_statements / pg_stat_wal):")
+print("| path | conns | store | req/s | vs SQLite | vs PG ×1 | p50 ms | p99 ms | CPU µs/req (server + PG) | of which PG | "
+      "DB statement ms/req | DB statements/req | commits/s | commits per WAL sync | mean COMMIT ms | retries | pool waits/req | non-2xx |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+bad = []
+for path, conns in order:
+    s = sqlite.get((path, conns))
+    if s:
+        print(f'| {path} | {conns[1:]} | SQLite ×1 | {s["rps"]:.0f} | 1.00 | | {s["p50"]:.2f} | {s["p99"]:.2f} | {s["cpu"]:.1f} | | | | | | | | | {s["non2xx"]} |')
+    base = pg.get((f"pg{fleets[0]}", path, conns))
+    for k in fleets:
+        r = pg.get((f"pg{k}", path, conns))
+        if not r:
+            continue
+        vs_sqlite = f'{r["rps"] / s["rps"]:.2f}' if s and s["rps"] else "-"
+        vs_one = f'{r["rps"] / base["rps"]:.2f}' if base and base["rps"] and k != fleets[0] else ""
+        st = r["store"]
+        commits_in_store = st.get("commits", 0)
+        commit_ms = st["sync_seconds_sum"] / commits_in_store * 1000 if commits_in_store else None
+        # --smoke does not wait for the backends' late WAL statistics: no ratio then.
+        per_sync = r["commits"] * duration / r["wal_syncs"] if r["wal_syncs"] > 0 and r["commits"] and not smoke else None
+        print(f'| {path} | {conns[1:]} | PostgreSQL ×{k} | {r["rps"]:.0f} | {vs_sqlite} | {vs_one} | {r["p50"]:.2f} | {r["p99"]:.2f} | '
+              f'{r["cpu_server"] + r["cpu_pg"]:.1f} | {r["cpu_pg"]:.1f} | {r["db_ms"]:.3f} | {r["db_calls"]:.1f} | {r["commits"]:.0f} | '
+              f'{"-" if per_sync is None else f"{per_sync:.1f}"} | {"-" if commit_ms is None else f"{commit_ms:.2f}"} | '
+              f'{st.get("retries", 0):.0f} | {st.get("pool_waits", 0) / (r["total"] or 1):.2f} | {r["non2xx"]} |')
+        ok = path in ("reactivate", "getuser", "listfirst", "listdeep")
+        if (ok and r["non2xx"] > 0) or (not ok and r["non2xx"] != r["total"]):
+            bad.append(f"pg{k}-{path}-{conns}")
+print()
+for k in fleets:
+    for path, conns in order:
+        r = pg.get((f"pg{k}", path, conns))
+        if path != "reactivate" or not r or not r["total"]:
+            continue
+        print(f'PostgreSQL ×{k} reactivate {conns}: database {r["cpu_pg"]:.0f} µs CPU and {r["db_ms"]:.2f} ms statement time per request '
+              f'(COMMIT\'s WAL flush not included in the latter); {r["commits"]:.0f} commits/s, {r["wal_syncs"] / duration:.0f} WAL syncs/s '
+              f'({r["wal_sync_ms"] / max(r["wal_syncs"], 1):.2f} ms each); one database core would serve at most '
+              f'{1e6 / r["cpu_pg"] if r["cpu_pg"] else 0:.0f} reactivations/s')
+if bad:
+    print("UNEXPECTED STATUSES in: " + ", ".join(bad)); sys.exit(1)
+PY
+fi

@@ -167,6 +167,7 @@ std::string seedStore(UserStore& store, const CliOptions& o, const StartData& da
 // and after the drain), for load tests and operators:
 //   useradmin-server: store stats commits=N units=N failed_commits=N queue_depth=N
 //     batch_size=le1:N,le2:N,...,inf:N batch_size_sum=X commit_seconds_sum=X sync_seconds_sum=X
+//     retries=N pool_waits=N pool_wait_seconds_sum=X
 // All counts are totals since the start; bucket counts are not cumulative.
 void logStoreStats(const UserStore& store) {
   const StoreStats s = store.stats();
@@ -185,7 +186,9 @@ void logStoreStats(const UserStore& store) {
   };
   const std::string commits = text(s.commits), units = text(s.units), failed = text(s.failed_commits),
                     depth = text(s.queue_depth), batch_sum = text(s.batch_size.sum),
-                    commit_sum = text(s.commit_seconds.sum), sync_sum = text(s.sync_seconds.sum);
+                    commit_sum = text(s.commit_seconds.sum), sync_sum = text(s.sync_seconds.sum),
+                    retries = text(s.retries), pool_waits = text(s.pool_waits),
+                    pool_wait_sum = text(s.pool_wait_seconds);
   const std::string batch_text = batches.str();
   logger().info("store stats", {{"commits", commits, true},
                                 {"units", units, true},
@@ -194,7 +197,10 @@ void logStoreStats(const UserStore& store) {
                                 {"batch_size", batch_text},
                                 {"batch_size_sum", batch_sum, true},
                                 {"commit_seconds_sum", commit_sum, true},
-                                {"sync_seconds_sum", sync_sum, true}});
+                                {"sync_seconds_sum", sync_sum, true},
+                                {"retries", retries, true},
+                                {"pool_waits", pool_waits, true},
+                                {"pool_wait_seconds_sum", pool_wait_sum, true}});
 }
 
 int run(const CliOptions& o) {

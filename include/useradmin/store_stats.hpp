@@ -41,6 +41,14 @@ struct StoreStats {
   Histogram sync_seconds;
   /// Units waiting for the writer at the moment of the call.
   std::size_t queue_depth = 0;
+  /// Units run again after a serialization failure or deadlock (SQLSTATE
+  /// 40001 / 40P01), counted once per repeat (a store with one writer
+  /// never retries).
+  std::uint64_t retries = 0;
+  /// Calls that found every pooled connection busy and waited for one, and
+  /// their total wait in seconds (a store without a pool never waits).
+  std::uint64_t pool_waits = 0;
+  double pool_wait_seconds = 0;
 };
 
 }  // namespace useradmin

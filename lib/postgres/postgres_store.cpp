@@ -1,5 +1,6 @@
 #include "useradmin/postgres/postgres_store.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -108,6 +109,39 @@ Status setUp(Connection& c, const std::string& schema) {
   return c.prepare(pg::sql::all());
 }
 
+// A histogram of seconds that any pool thread can add to without a lock:
+// relaxed atomics, because stats() is a report, not a synchronisation
+// point (a reader may see a count before its sum, never a torn value).
+class SecondsHistogram {
+ public:
+  static constexpr std::array<double, 14> kBounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                  0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+  void observe(double seconds) {
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+    counts_[i].fetch_add(1, std::memory_order_relaxed);
+    nanos_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
+  Histogram snapshot() const {
+    Histogram h;
+    h.upper_bounds.assign(kBounds.begin(), kBounds.end());
+    for (const auto& c : counts_) {
+      h.counts.push_back(c.load(std::memory_order_relaxed));
+      h.count += h.counts.back();
+    }
+    h.sum = static_cast<double>(nanos_.load(std::memory_order_relaxed)) / 1e9;
+    return h;
+  }
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> counts_{};
+  std::atomic<std::uint64_t> nanos_{0};
+};
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 class PostgresStore final : public UserStore {
  public:
   PostgresStore(std::vector<std::unique_ptr<Connection>> connections, const PostgresStoreOptions& options)
@@ -120,8 +154,12 @@ class PostgresStore final : public UserStore {
     if (!lease) return lease.error();
     Connection& c = lease.connection();
     Status last;
+    const auto started = std::chrono::steady_clock::now();
     for (int attempt = 0; attempt <= max_retries_; ++attempt) {
-      if (attempt > 0) backoff(attempt);
+      if (attempt > 0) {
+        retries_.fetch_add(1, std::memory_order_relaxed);
+        backoff(attempt);
+      }
       c.clearRetryFlag();
       if (Status begun = begin(lease, kBeginUnit, "starting a unit of work"); !begun) return begun;
       Status status;
@@ -142,9 +180,12 @@ class PostgresStore final : public UserStore {
         rollback(c);
         return status;
       }
+      const auto commit_started = std::chrono::steady_clock::now();
       auto committed = c.exec("COMMIT", "committing a unit of work");
       if (committed) {
         commits_.fetch_add(1, std::memory_order_relaxed);
+        sync_seconds_.observe(secondsSince(commit_started));
+        commit_seconds_.observe(secondsSince(started));  // retries included: what the caller waited for
         return okStatus();
       }
       if (!c.retryFlag()) {
@@ -189,7 +230,10 @@ class PostgresStore final : public UserStore {
     if (!lease) return lease.error();
     Connection& c = lease.connection();
     for (int attempt = 0; attempt <= max_retries_; ++attempt) {
-      if (attempt > 0) backoff(attempt);
+      if (attempt > 0) {
+        retries_.fetch_add(1, std::memory_order_relaxed);
+        backoff(attempt);
+      }
       c.clearRetryFlag();
       if (Status begun = begin(lease, kBeginRead, "starting a read"); !begun) return begun;
       Status status;
@@ -292,6 +336,16 @@ class PostgresStore final : public UserStore {
     s.commits = commits_.load(std::memory_order_relaxed);
     s.units = s.commits;  // one unit per transaction
     s.failed_commits = failed_commits_.load(std::memory_order_relaxed);
+    // Every transaction carries one unit: the batch histogram is all ones.
+    s.batch_size.upper_bounds = {1};
+    s.batch_size.counts = {s.commits, 0};
+    s.batch_size.sum = static_cast<double>(s.commits);
+    s.batch_size.count = s.commits;
+    s.commit_seconds = commit_seconds_.snapshot();
+    s.sync_seconds = sync_seconds_.snapshot();
+    s.retries = retries_.load(std::memory_order_relaxed);
+    s.pool_waits = pool_waits_.load(std::memory_order_relaxed);
+    s.pool_wait_seconds = static_cast<double>(pool_wait_nanos_.load(std::memory_order_relaxed)) / 1e9;
     return s;
   }
 
@@ -310,7 +364,16 @@ class PostgresStore final : public UserStore {
     explicit Lease(PostgresStore& store) : store_(store) {
       {
         std::unique_lock lock(store_.mutex_);
-        store_.free_.wait(lock, [&] { return !store_.idle_.empty(); });
+        if (store_.idle_.empty()) {  // only the slow path reads the clock
+          const auto waiting = std::chrono::steady_clock::now();
+          store_.free_.wait(lock, [&] { return !store_.idle_.empty(); });
+          store_.pool_waits_.fetch_add(1, std::memory_order_relaxed);
+          store_.pool_wait_nanos_.fetch_add(
+              static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now() - waiting)
+                                             .count()),
+              std::memory_order_relaxed);
+        }
         c_ = std::move(store_.idle_.back());
         store_.idle_.pop_back();
       }
@@ -383,6 +446,11 @@ class PostgresStore final : public UserStore {
   bool relay_lead_held_ = false;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> failed_commits_{0};
+  std::atomic<std::uint64_t> retries_{0};
+  std::atomic<std::uint64_t> pool_waits_{0};
+  std::atomic<std::uint64_t> pool_wait_nanos_{0};
+  SecondsHistogram commit_seconds_;
+  SecondsHistogram sync_seconds_;
 };
 
 Error badOption(const char* key, const char* message) {

@@ -99,6 +99,9 @@ TEST_CASE("metrics: every line of a scrape parses strictly and follows the namin
   stats.batch_size = {{1, 2, 4, 8}, {2, 3, 1, 1, 0}, 19, 7};
   stats.commit_seconds = {{0.001, 0.01}, {5, 1, 1}, 0.5, 7};
   stats.queue_depth = 3;
+  stats.retries = 4;
+  stats.pool_waits = 2;
+  stats.pool_wait_seconds = 0.25;
   config.options.store_stats = [stats] { return stats; };
   config.options.directory_outbox_depth = [] { return std::optional<std::uint64_t>(42); };
   TestServer server(config);
@@ -152,6 +155,9 @@ TEST_CASE("metrics: every line of a scrape parses strictly and follows the namin
   CHECK(s.text.value("useradmin_store_commit_batch_size_bucket", {{"le", "+Inf"}}) == 7);
   CHECK(s.text.value("useradmin_store_commit_duration_seconds_bucket", {{"le", "0.01"}}) == 6);
   CHECK(s.text.value("useradmin_store_queue_depth") == 3);
+  CHECK(s.text.value("useradmin_store_retries_total") == 4);
+  CHECK(s.text.value("useradmin_store_pool_waits_total") == 2);
+  CHECK(s.text.value("useradmin_store_pool_wait_seconds_total").value_or(-1) == Approx(0.25));
   CHECK(s.text.family("useradmin_store_sync_duration_seconds") == nullptr);  // empty histogram: skipped
   CHECK(s.text.value("useradmin_directory_outbox_depth") == 42);
 }

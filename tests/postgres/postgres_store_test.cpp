@@ -279,3 +279,87 @@ TEST_CASE("postgres store: connections ended by the server are re-established on
   CHECK(postgresStoreReady(*store));
   CHECK(store->findUser("usr_c1_target").value()->status == UserStatus::active);
 }
+
+TEST_CASE("postgres store: stats count commits, their durations, pool waits and deadlock retries",
+          "[postgres][stats]") {
+  TestSchema schema;
+  auto options = postgresOptions(schema);
+  options.pool_size = 1;
+  auto store = openOrThrow(options);
+  auto other = openOrThrow(postgresOptions(schema));
+  REQUIRE(store->seed(standardDataset()));
+  const StoreStats start = store->stats();
+  CHECK(start.available);
+
+  // Writes usr_FIRST then usr_SECOND in one unit; `meet` (if set) holds the
+  // unit between the two until the other unit has its first row too, so two
+  // such units in opposite orders deadlock once.
+  std::atomic<int> at_meeting{0};
+  const auto touch = [&](UserStore& s, const char* first, const char* second, bool meet) {
+    bool met = false;
+    return s.transact([&](UnitOfWork& unit) -> Status {
+      for (const char* id : {first, second}) {
+        auto user = unit.findUser(id);
+        if (!user) return std::move(user).error();
+        User next = **user;
+        next.version += 1;
+        auto set = unit.compareAndSetUser(next, (*user)->version);
+        if (!set) return std::move(set).error();
+        if (meet && !met) {  // only on the first attempt: a retry runs straight through
+          met = true;
+          ++at_meeting;
+          const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          while (at_meeting.load() < 2 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+      return okStatus();
+    });
+  };
+
+  SECTION("commits and their durations") {
+    for (int i = 0; i < 3; ++i) REQUIRE(touch(*store, "usr_c1_target", "usr_c2_target", false));
+    const StoreStats s = store->stats();
+    CHECK(s.commits == start.commits + 3);
+    CHECK(s.units == s.commits);
+    CHECK(s.commit_seconds.count == start.commit_seconds.count + 3);
+    CHECK(s.sync_seconds.count == start.sync_seconds.count + 3);
+    CHECK(s.commit_seconds.sum > start.commit_seconds.sum);
+    CHECK(s.commit_seconds.sum >= s.sync_seconds.sum);  // the COMMIT is part of the transaction
+    CHECK(s.batch_size.count == s.commits);
+    CHECK(s.failed_commits == start.failed_commits);
+  }
+
+  SECTION("a call that finds the pool busy waits and is counted") {
+    std::atomic<bool> holding{false}, release{false};
+    std::thread holder([&] {
+      static_cast<void>(store->transact([&](UnitOfWork&) -> Status {
+        holding = true;
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return okStatus();
+      }));
+    });
+    while (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::thread waiter([&] { CHECK(store->findUser("usr_root").value().has_value()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release = true;
+    holder.join();
+    waiter.join();
+    const StoreStats s = store->stats();
+    CHECK(s.pool_waits >= start.pool_waits + 1);
+    CHECK(s.pool_wait_seconds > start.pool_wait_seconds);
+  }
+
+  SECTION("a deadlock victim is run again and counted as a retry") {
+    const StoreStats other_start = other->stats();
+    Status a, b;
+    std::thread ta([&] { a = touch(*store, "usr_c1_target", "usr_c2_target", true); });
+    std::thread tb([&] { b = touch(*other, "usr_c2_target", "usr_c1_target", true); });
+    ta.join();
+    tb.join();
+    CHECK(a);
+    CHECK(b);
+    const std::uint64_t retries = store->stats().retries - start.retries + other->stats().retries - other_start.retries;
+    CHECK(retries >= 1);
+  }
+}

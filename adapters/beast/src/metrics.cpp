@@ -301,6 +301,15 @@ void Metrics::render(const MetricsExtras& extras, std::string& out) const {
                          "Seconds spent in the COMMIT statement (the sync to disk).", store.sync_seconds);
     appendHeader(out, "useradmin_store_queue_depth", "gauge", "Units of work waiting for the store's writer.");
     out += "useradmin_store_queue_depth " + std::to_string(store.queue_depth) + "\n";
+    appendHeader(out, "useradmin_store_retries_total", "counter",
+                 "Units of work run again after a serialization failure or deadlock.");
+    out += "useradmin_store_retries_total " + std::to_string(store.retries) + "\n";
+    appendHeader(out, "useradmin_store_pool_waits_total", "counter",
+                 "Store calls that waited for a pooled database connection.");
+    out += "useradmin_store_pool_waits_total " + std::to_string(store.pool_waits) + "\n";
+    appendHeader(out, "useradmin_store_pool_wait_seconds_total", "counter",
+                 "Seconds store calls spent waiting for a pooled database connection.");
+    out += "useradmin_store_pool_wait_seconds_total " + formatDouble(store.pool_wait_seconds) + "\n";
   }
 
   if (extras.outbox_depth) {
