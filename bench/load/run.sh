@@ -5,7 +5,7 @@
 #
 #   bench/load/run.sh [--smoke] [--build-dir DIR] [--duration S] [--users N] [--threads N]
 #                     [--paths "reactivate not_suspended ..."] [--conns "16 64"] [--large-only]
-#                     [--postgres [--pg-instances "1 3"] [--pg-pool N]]
+#                     [--node] [--postgres [--pg-instances "1 3"] [--pg-pool N]]
 #
 # --paths: run only these paths (reactivate not_suspended forbidden badsig
 #          getuser listfirst listdeep); default all. --large-only skips the
