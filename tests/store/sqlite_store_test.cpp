@@ -338,12 +338,17 @@ TEST_CASE("sqlite store: stats count commits, units, batch sizes, commit times a
   }
   CHECK(s.batch_size.counts.back() == 0);
   for (const Histogram* h : {&s.commit_seconds, &s.sync_seconds}) {
-    CHECK(h->count == 2);
     CHECK(h->counts.size() == h->upper_bounds.size() + 1);
     CHECK(h->sum > 0);
   }
-  // The gate held its transaction open while the others queued.
-  CHECK(s.commit_seconds.sum > s.sync_seconds.sum);
+  CHECK(s.commit_seconds.count == 2);
+  // With overlap_sync (the default) the syncer's fdatasync calls are
+  // counted, the seed's too, and one may cover both commits.
+  const auto syncs = s.sync_seconds.count - fresh.sync_seconds.count;
+  CHECK(syncs >= 1);
+  CHECK(syncs <= 2);
+  // The gate held its transaction open while the others queued: that is
+  // in the commit time (the syncs, beside the writer, are not).
   CHECK(s.commit_seconds.sum >= 0.001);
 }
 
